@@ -1,0 +1,1 @@
+"""Batch: raw landing, nightly compaction, warehouse load and data-quality checks."""

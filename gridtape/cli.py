@@ -1,0 +1,59 @@
+"""The `gridtape` console script. Each area registers its own subcommands (register(sub)),
+and imports its heavy dependencies (pyspark, boto3 clients) only inside the command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from gridtape.errors import GridtapeError
+
+# The modules that add subcommands, in the order `gridtape --help` lists them.
+COMMAND_MODULES = (
+    "gridtape.stack",
+    "producers.cli",
+    "streaming.cli",
+    "batch.cli",
+    "gridtape.demo",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2), not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gridtape", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args) or 0)
+    except GridtapeError as exc:
+        print(f"gridtape: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gridtape: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

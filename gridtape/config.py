@@ -1,0 +1,127 @@
+"""Configuration: an explicit argument wins, then the environment variable, then the default.
+Every environment variable gridtape reads is named here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+ENV_NAME: Final = "GRIDTAPE_ENV"  # deployment name, e.g. dev / prod; part of every resource name
+ENV_HOME: Final = "GRIDTAPE_HOME"  # local working folder (checkpoints, DuckDB warehouse, logs)
+ENV_ENDPOINT: Final = "AWS_ENDPOINT_URL"  # boto3 reads it too; set => emulator or custom endpoint
+ENV_REGION: Final = "AWS_REGION"
+ENV_ACCOUNT: Final = "GRIDTAPE_ACCOUNT_ID"  # only needed off-AWS; on AWS it comes from STS
+ENV_EMULATOR_PORT: Final = "MOTO_PORT"
+ENV_PJM_KEY: Final = "PJM_API_KEY"  # PJM Data Miner subscription key
+ENV_PJM_KEY_SECRET: Final = "PJM_API_KEY_SECRET_ID"  # or: Secrets Manager id holding it
+ENV_ERCOT_KEY: Final = "ERCOT_API_KEY"  # optional ERCOT public API subscription key
+ENV_ERCOT_KEY_SECRET: Final = "ERCOT_API_KEY_SECRET_ID"
+ENV_INCLUDE_NODES: Final = "GRIDTAPE_INCLUDE_NODES"  # "1": publish every node, not just hubs/zones
+
+DEFAULT_ENV: Final = "dev"
+DEFAULT_REGION: Final = "us-east-1"
+DEFAULT_EMULATOR_PORT: Final = 4566
+EMULATOR_ACCOUNT: Final = "123456789012"  # moto's and LocalStack's default account
+
+
+def setting(explicit: str | None, env_var: str, default: str) -> str:
+    if explicit is not None:
+        return explicit
+    return os.environ.get(env_var) or default
+
+
+def env_name(explicit: str | None = None) -> str:
+    return setting(explicit, ENV_NAME, DEFAULT_ENV)
+
+
+def region(explicit: str | None = None) -> str:
+    return setting(explicit, ENV_REGION, os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION)
+
+
+def home(explicit: str | None = None) -> Path:
+    path = Path(setting(explicit, ENV_HOME, ".gridtape"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def emulator_port(explicit: int | None = None) -> int:
+    return int(setting(None if explicit is None else str(explicit), ENV_EMULATOR_PORT, str(DEFAULT_EMULATOR_PORT)))
+
+
+def emulator_url(port: int | None = None) -> str:
+    return f"http://127.0.0.1:{emulator_port(port)}"
+
+
+def flag(env_var: str) -> bool:
+    return os.environ.get(env_var, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Physical names of every resource, the same in the CloudFormation template
+    (infra/gridtape.yaml builds them from EnvName and the account id) and in the local runtime."""
+
+    env: str
+    account: str
+
+    @property
+    def stack(self) -> str:
+        return f"gridtape-{self.env}"
+
+    @property
+    def ticks_stream(self) -> str:
+        return f"gridtape-{self.env}-ticks"
+
+    @property
+    def analytics_stream(self) -> str:
+        return f"gridtape-{self.env}-analytics"
+
+    @property
+    def raw_bucket(self) -> str:
+        return f"gridtape-{self.env}-raw-{self.account}"
+
+    @property
+    def curated_bucket(self) -> str:
+        return f"gridtape-{self.env}-curated-{self.account}"
+
+    @property
+    def artifacts_bucket(self) -> str:
+        return f"gridtape-{self.env}-artifacts-{self.account}"
+
+    @property
+    def poller_state_table(self) -> str:
+        return f"gridtape-{self.env}-poller-state"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"gridtape-{self.env}-alerts"
+
+    @property
+    def nightly_state_machine(self) -> str:
+        return f"gridtape-{self.env}-nightly"
+
+    @property
+    def firehose(self) -> str:
+        return f"gridtape-{self.env}-raw-landing"
+
+    @property
+    def streaming_job(self) -> str:
+        return f"gridtape-{self.env}-volatility"
+
+    @property
+    def compaction_job(self) -> str:
+        return f"gridtape-{self.env}-compaction"
+
+    @property
+    def redshift_workgroup(self) -> str:
+        return f"gridtape-{self.env}"
+
+    @property
+    def redshift_database(self) -> str:
+        return "gridtape"
+
+
+def names(env: str | None = None, account: str | None = None) -> Names:
+    return Names(env=env_name(env), account=setting(account, ENV_ACCOUNT, EMULATOR_ACCOUNT))

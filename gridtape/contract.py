@@ -1,0 +1,269 @@
+"""The record contracts: one definition per record, from which the JSON Schema, the Arrow
+schema and the Spark schema are all derived. Everything that reads or writes a tick or a
+volatility record imports it from here.
+
+Wire format: one JSON object per record. Timestamps are UTC, ISO 8601 with a trailing Z
+(``2024-11-03T06:05:00Z``; milliseconds only when non-zero), so Spark, DuckDB, Redshift and
+a browser all parse them the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from gridtape.errors import ContractError
+
+Kind = Literal["string", "timestamp", "float", "int"]
+
+ISOS: Final = ("CAISO", "ERCOT", "ISONE", "MISO", "NYISO", "PJM", "SPP")
+MARKETS: Final = ("RT5", "RT15", "RTH", "DAM")
+DATASETS: Final = ("lmp", "load")
+LOCATION_TYPES: Final = ("hub", "zone", "node", "system", "interface")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: Kind
+    nullable: bool
+    doc: str
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordContract:
+    name: str
+    fields: tuple[Field, ...]
+    natural_key: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+TICK: Final = RecordContract(
+    name="tick",
+    natural_key=("iso", "market", "dataset", "location", "interval_start"),
+    fields=(
+        Field("iso", "string", False, "ISO/RTO code", ISOS),
+        Field("market", "string", False, "RT5, RT15, RTH (hourly), DAM", MARKETS),
+        Field("dataset", "string", False, "lmp or load", DATASETS),
+        Field("location", "string", False, "ISO's name of the hub, zone, node or system"),
+        Field("location_type", "string", False, "hub, zone, node, system, interface", LOCATION_TYPES),
+        Field("interval_start", "timestamp", False, "interval beginning, UTC"),
+        Field("interval_end", "timestamp", False, "interval ending, UTC"),
+        Field("lmp", "float", True, "locational marginal price, $/MWh (lmp dataset)"),
+        Field("energy", "float", True, "energy component, $/MWh; null where not published"),
+        Field("congestion", "float", True, "congestion component, $/MWh; null where not published"),
+        Field("loss", "float", True, "loss component, $/MWh; null where not published"),
+        Field("load_mw", "float", True, "load, MW (load dataset)"),
+        Field(
+            "published_at",
+            "timestamp",
+            False,
+            "when the ISO published this value (UTC); the fetch time where the ISO gives none",
+        ),
+        Field("ingested_at", "timestamp", False, "when gridtape fetched it (UTC)"),
+        Field("source", "string", False, "URL or report the value came from"),
+    ),
+)
+
+VOLATILITY: Final = RecordContract(
+    name="volatility",
+    natural_key=("iso", "market", "location", "window_start", "window_end"),
+    fields=(
+        Field("iso", "string", False, "ISO/RTO code", ISOS),
+        Field("market", "string", False, "market of the priced ticks", MARKETS),
+        Field("location", "string", False, "location of the priced ticks"),
+        Field("window_start", "timestamp", False, "event-time window start (inclusive), UTC"),
+        Field("window_end", "timestamp", False, "event-time window end (exclusive), UTC"),
+        Field("window_minutes", "int", False, "window length in minutes"),
+        Field("slide_minutes", "int", False, "window slide in minutes"),
+        Field("n", "int", False, "observations (distinct intervals, latest revision each)"),
+        Field("n_nonpositive", "int", False, "observations with price <= 0"),
+        Field("price_first", "float", False, "price of the earliest interval, $/MWh"),
+        Field("price_last", "float", False, "price of the latest interval, $/MWh"),
+        Field("price_min", "float", False, "$/MWh"),
+        Field("price_max", "float", False, "$/MWh"),
+        Field("price_mean", "float", False, "$/MWh"),
+        Field(
+            "vol_log",
+            "float",
+            True,
+            "sample stdev of ln(p_i/p_{i-1}) over consecutive pairs with both prices > 0; null under 2 such returns",
+        ),
+        Field("vol_abs", "float", True, "sample stdev of p_i - p_{i-1} in $/MWh; null under 2 differences"),
+        Field("computed_at", "timestamp", False, "when the job emitted the record (UTC)"),
+    ),
+)
+
+_TS_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+
+
+def format_ts(value: datetime) -> str:
+    """UTC datetime -> wire string. Naive datetimes are refused: every time must know its zone."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: gridtape stores only zone-aware UTC times")
+    value = value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_ts(value: str) -> datetime:
+    if not isinstance(value, str) or not _TS_RE.match(value):
+        raise ValueError(f"{value!r} is not a UTC ISO 8601 time ending in Z")
+    return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+
+
+def validate(record: dict[str, Any], contract: RecordContract = TICK) -> dict[str, Any]:
+    """Check one wire record against the contract; return it unchanged or raise ContractError
+    naming the first offending field."""
+    if not isinstance(record, dict):
+        raise ContractError(contract.name, "<record>", f"expected a JSON object, got {type(record).__name__}")
+    unknown = set(record) - set(contract.names)
+    if unknown:
+        raise ContractError(contract.name, sorted(unknown)[0], "unknown field")
+    for f in contract.fields:
+        value = record.get(f.name)
+        if value is None:
+            if not f.nullable:
+                raise ContractError(contract.name, f.name, "required field is missing or null")
+            continue
+        if f.kind == "string":
+            if not isinstance(value, str) or not value:
+                raise ContractError(contract.name, f.name, f"expected a non-empty string, got {value!r}")
+            if f.allowed and value not in f.allowed:
+                raise ContractError(contract.name, f.name, f"{value!r} is not one of {', '.join(f.allowed)}")
+        elif f.kind == "timestamp":
+            try:
+                parse_ts(value)
+            except ValueError as exc:
+                raise ContractError(contract.name, f.name, str(exc)) from None
+        elif f.kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ContractError(contract.name, f.name, f"expected a finite number, got {value!r}")
+        elif f.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ContractError(contract.name, f.name, f"expected an integer, got {value!r}")
+    if contract is TICK:
+        _check_tick_semantics(record)
+    return record
+
+
+def _check_tick_semantics(record: dict[str, Any]) -> None:
+    if parse_ts(record["interval_end"]) <= parse_ts(record["interval_start"]):
+        raise ContractError("tick", "interval_end", "must be after interval_start")
+    if record["dataset"] == "lmp" and record.get("lmp") is None:
+        raise ContractError("tick", "lmp", "an lmp tick needs a price")
+    if record["dataset"] == "load" and record.get("load_mw") is None:
+        raise ContractError("tick", "load_mw", "a load tick needs load_mw")
+
+
+def tick(
+    *,
+    iso: str,
+    market: str,
+    dataset: str,
+    location: str,
+    location_type: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    published_at: datetime,
+    ingested_at: datetime,
+    source: str,
+    lmp: float | None = None,
+    energy: float | None = None,
+    congestion: float | None = None,
+    loss: float | None = None,
+    load_mw: float | None = None,
+) -> dict[str, Any]:
+    """Build a wire tick from Python values (the one place parsers turn datetimes into strings)."""
+    return {
+        "iso": iso,
+        "market": market,
+        "dataset": dataset,
+        "location": location,
+        "location_type": location_type,
+        "interval_start": format_ts(interval_start),
+        "interval_end": format_ts(interval_end),
+        "lmp": lmp,
+        "energy": energy,
+        "congestion": congestion,
+        "loss": loss,
+        "load_mw": load_mw,
+        "published_at": format_ts(published_at),
+        "ingested_at": format_ts(ingested_at),
+        "source": source,
+    }
+
+
+def natural_key(record: dict[str, Any], contract: RecordContract = TICK) -> tuple[str, ...]:
+    return tuple(str(record[k]) for k in contract.natural_key)
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """Canonical JSON line for a record (stable key order, no spaces)."""
+    return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+def json_schema(contract: RecordContract = TICK) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for f in contract.fields:
+        if f.kind == "timestamp":
+            spec: dict[str, Any] = {"type": "string", "format": "date-time", "pattern": _TS_RE.pattern}
+        elif f.kind == "float":
+            spec = {"type": "number"}
+        elif f.kind == "int":
+            spec = {"type": "integer"}
+        else:
+            spec = {"type": "string", "minLength": 1}
+            if f.allowed:
+                spec["enum"] = list(f.allowed)
+        if f.nullable:
+            spec = {"anyOf": [spec, {"type": "null"}]}
+        spec["description"] = f.doc
+        props[f.name] = spec
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"gridtape {contract.name}",
+        "type": "object",
+        "properties": props,
+        "required": [f.name for f in contract.fields if not f.nullable],
+        "additionalProperties": False,
+    }
+
+
+def arrow_schema(contract: RecordContract = TICK) -> Any:
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "float": pa.float64(),
+        "int": pa.int64(),
+    }
+    return pa.schema([pa.field(f.name, types[f.kind], nullable=f.nullable) for f in contract.fields])
+
+
+def spark_schema(contract: RecordContract = TICK) -> Any:
+    from pyspark.sql import types as T
+
+    types = {
+        "string": T.StringType(),
+        "timestamp": T.TimestampType(),
+        "float": T.DoubleType(),
+        "int": T.LongType(),
+    }
+    return T.StructType([T.StructField(f.name, types[f.kind], f.nullable) for f in contract.fields])

@@ -1,0 +1,1 @@
+"""Producers: one poller module per ISO, the fetch layer, and the Kinesis publisher."""

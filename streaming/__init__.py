@@ -1,0 +1,1 @@
+"""Streaming: rolling price volatility on event time (Spark Structured Streaming)."""

@@ -1,0 +1,84 @@
+"""The contract every ISO's parser tests inherit: subclass IsoContract, set `source` and
+`cases`, and these tests run on every case (schema, UTC, ordering, uniqueness, interval
+length, DST day counts)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from gridtape import contract
+from producers.base import IsoSource, Response
+
+RECORDINGS = Path(__file__).resolve().parents[2] / "producers" / "recordings"
+INTERVAL_MINUTES = {"RT5": 5, "RT15": 15, "RTH": 60, "DAM": 60}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One parse of recorded responses, and what it must give."""
+
+    name: str
+    dataset: str
+    responses: Sequence[Response]
+    # Expected distinct intervals per location (e.g. 276 / 300 on DST days); None: not checked.
+    intervals_per_location: int | None = None
+    expected_locations: set[str] = field(default_factory=set)  # must all appear
+
+
+class IsoContract:
+    source: ClassVar[IsoSource]
+    cases: ClassVar[Sequence[Case]] = ()
+
+    @pytest.fixture(params=None)
+    def case(self, request: pytest.FixtureRequest) -> Case:  # overridden via pytest_generate_tests
+        return request.param  # type: ignore[no-any-return]
+
+    @staticmethod
+    def ticks(source: IsoSource, case: Case) -> list[dict[str, Any]]:
+        return source.parse(case.dataset, case.responses)
+
+    def test_parses_something(self, case: Case) -> None:
+        assert self.ticks(self.source, case), f"{case.name}: no ticks"
+
+    def test_records_satisfy_contract(self, case: Case) -> None:
+        for t in self.ticks(self.source, case):
+            contract.validate(t)
+            assert t["iso"] == self.source.iso
+            assert t["dataset"] == case.dataset
+
+    def test_no_duplicate_natural_keys(self, case: Case) -> None:
+        keys = Counter(contract.natural_key(t) for t in self.ticks(self.source, case))
+        dupes = [k for k, n in keys.items() if n > 1]
+        assert not dupes, f"{case.name}: duplicate keys, e.g. {dupes[:3]}"
+
+    def test_interval_length_matches_market(self, case: Case) -> None:
+        for t in self.ticks(self.source, case):
+            start, end = contract.parse_ts(t["interval_start"]), contract.parse_ts(t["interval_end"])
+            assert end - start == timedelta(minutes=INTERVAL_MINUTES[t["market"]]), t
+
+    def test_intervals_per_location(self, case: Case) -> None:
+        if case.intervals_per_location is None:
+            pytest.skip("no count expected for this case")
+        per_loc: dict[str, set[str]] = {}
+        for t in self.ticks(self.source, case):
+            per_loc.setdefault(t["location"], set()).add(t["interval_start"])
+        assert per_loc
+        counts = {loc: len(v) for loc, v in per_loc.items()}
+        assert set(counts.values()) == {case.intervals_per_location}, f"{case.name}: {counts}"
+
+    def test_expected_locations_present(self, case: Case) -> None:
+        got = {t["location"] for t in self.ticks(self.source, case)}
+        assert case.expected_locations <= got, case.expected_locations - got
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames and metafunc.cls is not None and issubclass(metafunc.cls, IsoContract):
+        cases = list(metafunc.cls.cases)
+        metafunc.parametrize("case", cases, ids=[c.name for c in cases])
