@@ -154,9 +154,8 @@ def validate(record: dict[str, Any], contract: RecordContract = TICK) -> dict[st
         elif f.kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ContractError(contract.name, f.name, f"expected a finite number, got {value!r}")
-        elif f.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ContractError(contract.name, f.name, f"expected an integer, got {value!r}")
+        elif f.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ContractError(contract.name, f.name, f"expected an integer, got {value!r}")
     if contract is TICK:
         _check_tick_semantics(record)
     return record
