@@ -82,3 +82,60 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames and metafunc.cls is not None and issubclass(metafunc.cls, IsoContract):
         cases = list(metafunc.cls.cases)
         metafunc.parametrize("case", cases, ids=[c.name for c in cases])
+
+
+def recorded(iso: str, file: str, fetched_at: str, *, url: str | None = None) -> Response:
+    """A Response built from a committed recording in producers/recordings/<iso>/. Its URL is
+    the one the manifest records for the file (query string included), unless given; files
+    the manifest does not list (test-only variants) need `url`."""
+    import json
+    from datetime import datetime
+    from urllib.parse import urlencode
+
+    folder = RECORDINGS / iso.lower()
+    if url is None:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        entry = next(r for r in manifest["responses"] if r["file"] == file)
+        url = entry["url"] + ("?" + urlencode(entry["params"]) if entry["params"] else "")
+    return Response(
+        url=url,
+        status=200,
+        body=(folder / file).read_bytes(),
+        headers={},
+        fetched_at=datetime.fromisoformat(fetched_at.replace("Z", "+00:00")),
+    )
+
+
+def assert_contiguous(times: Sequence[str], first: str, n: int, minutes: int = 5) -> None:
+    """`times` (wire timestamps, sorted) start at `first` and are n distinct, gap-free steps:
+    the check that a DST day lost and duplicated nothing."""
+    from itertools import pairwise
+
+    parsed = [contract.parse_ts(t) for t in times]
+    assert times[0] == first, (times[0], first)
+    assert len(parsed) == n == len(set(parsed)), (len(parsed), len(set(parsed)), n)
+    step = timedelta(minutes=minutes)
+    gaps = [(a, b) for a, b in pairwise(parsed) if b - a != step]
+    assert not gaps, gaps[:3]
+
+
+def replay_polls(source: IsoSource) -> dict[str, list[dict[str, Any]]]:
+    """Run every poll of the ISO's manifest, in order, through source.fetch on one replay
+    transport (as the demo does) and parse what it got: "dataset: label" -> ticks. Fails if a
+    poll asked for anything unrecorded."""
+    from datetime import datetime
+
+    from producers import http
+
+    recordings = http.Recordings.load(RECORDINGS / source.iso.lower())
+    clock: list[datetime] = [recordings.polls[0].now]
+    layer = http.replay(recordings, clock=lambda: clock[0])
+    transport = layer.transport
+    assert isinstance(transport, http.ReplayTransport)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for poll in recordings.polls:
+        clock[0] = poll.now
+        responses = source.fetch(poll.dataset, layer, poll.now)
+        assert not transport.unmatched, f"{poll.label}: unrecorded request(s) {transport.unmatched}"
+        out[f"{poll.dataset}: {poll.label}"] = source.parse(poll.dataset, responses)
+    return out

@@ -1,0 +1,123 @@
+"""Byte-level helpers the ISO parsers share: zip members, CSV rows, JSON documents, numbers.
+
+Every helper raises FormatError (a ValueError) with a short reason; an ISO parser catches it
+and re-raises it as its own SourceError, so the message names the ISO, dataset and URL.
+None of these helpers guesses: a missing column, an empty body or a half-written file is an
+error, never a silently shorter result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+_HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<body")
+
+
+class FormatError(ValueError):
+    """The bytes are not what the ISO's documented format says they are."""
+
+
+def check_body(body: bytes) -> None:
+    """Refuse an empty body or an HTML page (a login wall, a maintenance page, a 200 error)."""
+    if not body or not body.strip():
+        raise FormatError("empty body")
+    if body.lstrip()[:15].lower().startswith(_HTML_PREFIXES):
+        raise FormatError("got an HTML page instead of data")
+
+
+def zip_members(body: bytes) -> dict[str, bytes]:
+    """name -> bytes of every file in a zip; a truncated or corrupt zip is an error."""
+    check_body(body)
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            if archive.testzip() is not None:
+                raise FormatError("zip member fails its CRC check")
+            members = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+        raise FormatError(f"not a readable zip ({exc})") from None
+    if not members:
+        raise FormatError("zip holds no files")
+    return members
+
+
+def decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """All rows of a CSV text (quoted fields unquoted); blank lines dropped."""
+    try:
+        return [row for row in csv.reader(io.StringIO(text), strict=True) if row and any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise FormatError(f"malformed CSV ({exc})") from None
+
+
+def csv_records(text: str, required: Iterable[str]) -> list[dict[str, str]]:
+    """A header + rows CSV as dicts; every required column must be in the header and every
+    row must have as many fields as the header (a short last row means a truncated file)."""
+    rows = csv_rows(text)
+    if not rows:
+        raise FormatError("CSV has no header")
+    header = [h.strip() for h in rows[0]]
+    return records(header, rows[1:], required)
+
+
+def records(header: Sequence[str], rows: Iterable[Sequence[str]], required: Iterable[str]) -> list[dict[str, str]]:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise FormatError(f"missing column(s) {', '.join(missing)}; header is {', '.join(header)}")
+    out = []
+    for n, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise FormatError(f"row {n} has {len(row)} fields, header has {len(header)} (truncated?)")
+        out.append(dict(zip(header, (c.strip() for c in row), strict=True)))
+    return out
+
+
+def json_document(body: bytes) -> Any:
+    check_body(body)
+    try:
+        return json.loads(decode(body))
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"malformed JSON ({exc.msg} at char {exc.pos})") from None
+
+
+def path(document: Any, *keys: str | int) -> Any:
+    """document[k1][k2]... with an error naming the missing key path."""
+    node = document
+    walked: list[str] = []
+    for key in keys:
+        walked.append(str(key))
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            raise FormatError(f"JSON has no {'/'.join(walked)}") from None
+    return node
+
+
+def number(value: Any, what: str) -> float:
+    """A finite float from a CSV cell or JSON value ('-1.5', 12, '3,456' is refused)."""
+    if isinstance(value, bool) or value is None:
+        raise FormatError(f"{what}: expected a number, got {value!r}")
+    try:
+        result = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise FormatError(f"{what}: expected a number, got {value!r}") from None
+    if not math.isfinite(result):
+        raise FormatError(f"{what}: expected a finite number, got {value!r}")
+    return result
+
+
+def one_of(value: str, allowed: Mapping[str, Any] | Sequence[str], what: str) -> str:
+    if value not in allowed:
+        raise FormatError(f"{what}: unexpected value {value!r}")
+    return value

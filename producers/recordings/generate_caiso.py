@@ -1,0 +1,204 @@
+"""Write producers/recordings/caiso/: OASIS PRC_INTVL_LMP zips and Today's Outlook demand CSVs
+in CAISO's exact layouts, filled with seeded synthetic numbers (see synth.py).
+
+Run from the repository root:  .venv/bin/python -m producers.recordings.generate_caiso
+
+Files:
+  lmp_<now>.zip            what OASIS returns to CaisoSource.lmp_request(now) (hubs + DLAPs)
+  lmp_all_nodes_<now>.zip  the include_nodes query (grp_type=ALL_APNODES), trimmed to hubs,
+                           DLAPs and three nodes
+  lmp_day_<date>.zip       a whole Pacific operating day (a backfill query), for the DST days
+  oasis_invalid_request.zip  the XML error report OASIS zips instead of a CSV (test only)
+  demand_<date>.csv        outlook/current/demand.csv as polled on a normal day (so far) and at
+                           23:58 Pacific on both DST days (whole days); one URL, served in
+                           manifest order by the replay
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from producers.caiso import DLAPS, HUBS, OASIS_TIME, CaisoSource
+from producers.recordings import synth
+from producers.timeutil import PACIFIC
+
+OUT = Path(__file__).resolve().parent / "caiso"
+NODES = ("0096WD_7_N001", "ALAMT1G_7_B1", "MOSSLD_2_PSP1")
+HEADER = (
+    "INTERVALSTARTTIME_GMT,INTERVALENDTIME_GMT,OPR_DT,OPR_HR,NODE_ID_XML,NODE_ID,NODE,MARKET_RUN_ID,"
+    "LMP_TYPE,XML_DATA_ITEM,PNODE_RESMRID,GRP_TYPE,POS,VALUE,OPR_INTERVAL,GROUP"
+)
+ITEMS = {"LMP": "LMP_PRC", "MCE": "LMP_ENE_PRC", "MCC": "LMP_CONG_PRC", "MCL": "LMP_LOSS_PRC", "MGHG": "LMP_GHG_PRC"}
+LOSS_FACTOR = {"TH_NP15_GEN-APND": 0.012, "TH_SP15_GEN-APND": -0.008, "TH_ZP26_GEN-APND": 0.004}
+
+
+def gmt(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S-00:00")
+
+
+def opr_fields(start: datetime) -> tuple[str, int, int]:
+    """OPR_DT (Pacific trade date), OPR_HR (hour ending, 25 on the fall day), OPR_INTERVAL."""
+    local = start.astimezone(PACIFIC)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=PACIFIC).astimezone(UTC)
+    minutes = int((start - midnight).total_seconds() // 60)
+    return local.strftime("%Y-%m-%d"), minutes // 60 + 1, (minutes % 60) // 5 + 1
+
+
+def lmp_zip(start: datetime, end: datetime, nodes: tuple[str, ...], grp_type: str) -> bytes:
+    files: dict[str, list[str]] = {kind: [HEADER] for kind in ITEMS}
+    t = start
+    while t < end:
+        r = synth.rng("caiso", t.isoformat())
+        energy = synth.energy_price(t, PACIFIC, r, base=30.0, solar=48.0)
+        opr_dt, opr_hr, opr_int = opr_fields(t)
+        for pos, node in enumerate(nodes, start=1):
+            rn = synth.rng("caiso", node, t.isoformat())
+            cong = synth.congestion(rn, 6.0 if node.startswith("TH_SP15") else 2.5)
+            loss = synth.loss(energy, LOSS_FACTOR.get(node, 0.01 if node.startswith("DLAP") else 0.02), rn)
+            parts = {"MCE": energy, "MCC": cong, "MCL": loss, "MGHG": 0.0}
+            parts["LMP"] = round(energy + cong + loss, 5)
+            for kind, value in parts.items():
+                files[kind].append(
+                    f"{gmt(t)},{gmt(t + timedelta(minutes=5))},{opr_dt},{opr_hr},{node},{node},{node},RTM,"
+                    f"{kind},{ITEMS[kind]},{node},{grp_type},{pos},{value:.5f},{opr_int},1"
+                )
+        t += timedelta(minutes=5)
+    day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
+    return synth.zip_bytes(
+        {
+            f"{day0}_{day1}_PRC_INTVL_LMP_RTM_{kind}_v3.csv": ("\n".join(lines) + "\n").encode()
+            for kind, lines in files.items()
+        }
+    )
+
+
+def invalid_request_zip() -> bytes:
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<m:OASISReport xmlns:m="http://www.caiso.com/soa/OASISReport_v1.xsd">'
+        "<m:MessageHeader><m:TimeDate>2025-06-10T18:42:05-00:00</m:TimeDate><m:Source>OASIS</m:Source>"
+        "<m:Version>v20131201</m:Version></m:MessageHeader><m:MessagePayload><m:RTO><m:name>CAISO</m:name>"
+        "<m:ERROR><m:ERR_CODE>1015</m:ERR_CODE><m:ERR_DESC>GroupZip DownLoad is in Processing, please submit "
+        "request after Sometime.</m:ERR_DESC></m:ERROR></m:RTO></m:MessagePayload></m:OASISReport>\n"
+    )
+    return synth.zip_bytes({"20250610_20250610_PRC_INTVL_LMP_RTM_v3_INVALID_REQUEST.xml": xml.encode()})
+
+
+def demand_csv(day: datetime, fetched_at: datetime) -> bytes:
+    """Rows for every interval END from 00:00 to 23:55 Pacific; the fall day repeats 01:00-01:55,
+    the spring day keeps 02:00-02:55 with empty cells (as CAISO does)."""
+    lines = ["Time,Day ahead forecast,Hour ahead forecast,Current demand"]
+    start = datetime(day.year, day.month, day.day, tzinfo=PACIFIC).astimezone(UTC)
+    stop = datetime(day.year, day.month, day.day, 23, 55, tzinfo=PACIFIC).astimezone(UTC)
+    end = start
+    while end <= stop:
+        local = end.astimezone(PACIFIC)
+        if (
+            local.hour == 3
+            and local.minute == 0
+            and local.utcoffset() != (end - timedelta(hours=1)).astimezone(PACIFIC).utcoffset()
+        ):
+            lines.extend(f"02:{m:02d},,," for m in range(0, 60, 5))  # the spring-forward hour
+        r = synth.rng("caiso-load", end.isoformat())
+        actual = synth.load_mw(end, PACIFIC, r, base=24000, swing=9000)
+        hour_end = end + timedelta(minutes=(60 - local.minute) % 60)
+        da = synth.load_mw(hour_end, PACIFIC, synth.rng("caiso-da", hour_end.isoformat()), base=24000, swing=9000)
+        ha = actual + r.gauss(0, 150)
+        current = f"{actual:.0f}" if end <= fetched_at else ""
+        lines.append(f"{local:%H:%M},{da:.0f},{ha:.0f},{current}")
+        end += timedelta(minutes=5)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for old in OUT.iterdir():
+        old.unlink()
+    source, nodes_source = CaisoSource(), CaisoSource(include_nodes=True)
+    polls, responses = [], []
+
+    def record(name: str, request_url: str, params: dict[str, str], body: bytes, content_type: str) -> None:
+        (OUT / name).write_bytes(body)
+        responses.append(
+            {
+                "url": request_url,
+                "params": params,
+                "file": name,
+                "status": 200,
+                "headers": {"Content-Type": content_type},
+            }
+        )
+
+    def parsed(params: dict[str, str]) -> tuple[datetime, datetime]:
+        return (
+            datetime.strptime(params["startdatetime"], OASIS_TIME).replace(tzinfo=UTC),
+            datetime.strptime(params["enddatetime"], OASIS_TIME).replace(tzinfo=UTC),
+        )
+
+    for now_text, label in (
+        ("2025-06-10T18:42:00Z", "normal day"),
+        ("2025-03-09T11:02:00Z", "spring DST day: 01:00 PST to 04:00 PDT"),
+        ("2025-11-02T10:02:00Z", "fall DST day: both 01:00 hours"),
+    ):
+        now = datetime.fromisoformat(now_text)
+        request = source.lmp_request(now)
+        params = dict(request.params)
+        record(
+            f"lmp_{now:%Y%m%dT%H%M}.zip",
+            request.url,
+            params,
+            lmp_zip(*parsed(params), HUBS + DLAPS, ""),
+            "application/x-zip-compressed",
+        )
+        polls.append({"dataset": "lmp", "now": now_text, "label": label})
+
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+    request = nodes_source.lmp_request(now)
+    params = dict(request.params)
+    record(
+        f"lmp_all_nodes_{now:%Y%m%dT%H%M}.zip",
+        request.url,
+        params,
+        lmp_zip(*parsed(params), HUBS + DLAPS + NODES, "ALL_APNODES"),
+        "application/x-zip-compressed",
+    )
+
+    for day in (datetime(2025, 3, 9), datetime(2025, 11, 2)):
+        start = day.replace(tzinfo=PACIFIC).astimezone(UTC)
+        end = (day + timedelta(days=1)).replace(tzinfo=PACIFIC).astimezone(UTC)
+        params = {
+            **{k: v for k, v in source.lmp_request(end).params.items()},
+            "startdatetime": start.strftime(OASIS_TIME),
+            "enddatetime": end.strftime(OASIS_TIME),
+        }
+        record(
+            f"lmp_day_{day:%Y%m%d}.zip",
+            request.url,
+            params,
+            lmp_zip(start, end, HUBS + DLAPS, ""),
+            "application/x-zip-compressed",
+        )
+
+    (OUT / "oasis_invalid_request.zip").write_bytes(invalid_request_zip())
+
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+    load = source.load_request(now)
+    record("demand_20250610.csv", load.url, {}, demand_csv(datetime(2025, 6, 10), now), "text/csv")
+    polls.append({"dataset": "load", "now": "2025-06-10T18:42:00Z", "label": "normal day, demand so far"})
+    for day, fetched in (
+        (datetime(2025, 3, 9), "2025-03-10T06:58:00Z"),
+        (datetime(2025, 11, 2), "2025-11-03T07:58:00Z"),
+    ):
+        # Same URL as the normal poll: the replay serves same-key recordings in manifest order.
+        body = demand_csv(day, datetime.fromisoformat(fetched))
+        record(f"demand_{day:%Y%m%d}.csv", load.url, {}, body, "text/csv")
+        polls.append({"dataset": "load", "now": fetched, "label": f"{day:%Y-%m-%d} DST day, whole day at 23:58 PT"})
+
+    manifest = {"iso": "CAISO", "polls": polls, "responses": responses}
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
