@@ -332,6 +332,7 @@ class FetchLayer:
         self.limiter = limiter if limiter is not None else RateLimiter(requests_per_second, sleep=sleep)
         self.secrets = tuple(s for s in secrets if s)
         self.exchanges: list[Exchange] = []
+        self.responses: list[Response] = []  # this poll's, for quarantine when parsing fails
         # Conditional requests: validators and the body they validate, per full URL. A validator
         # only becomes usable after commit(), i.e. once the poll that fetched it has published
         # what it parsed: a 304 must never hide data that failed to parse or publish.
@@ -394,7 +395,9 @@ class FetchLayer:
             if etag or modified:
                 self._pending[url] = _Cached(etag, modified, raw)
         self.exchanges.append(Exchange(self.redact(url), raw.status, len(raw.body), attempts, not_modified))
-        return Response(url=url, status=raw.status, body=raw.body, headers=raw.headers, fetched_at=self.clock())
+        response = Response(url=url, status=raw.status, body=raw.body, headers=raw.headers, fetched_at=self.clock())
+        self.responses.append(response)
+        return response
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -406,6 +409,7 @@ class FetchLayer:
     # poll bookkeeping, called by the poller
     def begin_poll(self) -> None:
         self.exchanges = []
+        self.responses = []
         self._pending = {}
 
     def all_not_modified(self) -> bool:
