@@ -122,13 +122,13 @@ def lmp_day_file(rng: random.Random, day: str, until: datetime | None = None, rt
     return "\n".join(lines)
 
 
-def lmp_current_file(rng: random.Random, end: datetime) -> str:
-    lines = [
-        '"Time Stamp","Name","PTID","LBMP ($/MWHr)","Marginal Cost Losses ($/MWHr)","Marginal Cost Congestion ($/MWHr)"'
-    ]
-    energy = energy_price(rng, end)
-    lines += [price_row(rng, end, name, energy) for name in LOCATIONS]
-    return "\n".join(lines)
+def lmp_current_file(day_file: str, end: datetime) -> str:
+    """realtime_zone_lbmp.csv: the newest RTD interval's rows, the same values as the day file."""
+    lines = day_file.split("\n")
+    text, _ = stamp(end)
+    # the last rows with that stamp (on the fall-back day a stamp can occur twice)
+    rows = [line for line in lines if line.startswith(f'"{text}"')][-len(LOCATIONS) :]
+    return "\n".join([lines[0], *rows])
 
 
 def mw_text(value: float) -> str:
@@ -159,37 +159,40 @@ def pal_file(rng: random.Random, day: str, until: datetime | None = None, cam: b
 def main() -> None:
     rng = random.Random(20250610)
     HERE.mkdir(parents=True, exist_ok=True)
-    for old in HERE.glob("*.csv"):
+    for old in [*HERE.glob("*.csv"), *HERE.glob("*.html")]:
         old.unlink()
     responses: list[dict] = []
 
-    def record(url: str, name: str, text: str) -> None:
+    def record(url: str, name: str, text: str, status: int = 200, content_type: str = "text/csv") -> None:
         (HERE / name).write_bytes(text.encode())
         responses.append(
-            {"url": url, "params": {}, "file": name, "status": 200, "headers": {"Content-Type": "text/csv"}}
+            {"url": url, "params": {}, "file": name, "status": status, "headers": {"Content-Type": content_type}}
         )
 
+    def not_yet_posted(url: str, name: str) -> None:
+        """mis.nyiso.com answers 404 for a day file it has not started yet (just after midnight)."""
+        page = "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>\n"
+        record(url, name, page, status=404, content_type="text/html")
+
     current = f"{BASE}/realtime/realtime_zone_lbmp.csv"
+    realtime = f"{BASE}/csv/realtime"
     # 1. an ordinary June morning: the newest RTD interval ends 06:40 EDT (10:40Z)
     june = datetime(2025, 6, 10, 10, 40, tzinfo=UTC)
-    record(current, "realtime_zone_lbmp_20250610T1040Z.csv", lmp_current_file(rng, june))
-    record(
-        f"{BASE}/csv/realtime/20250610realtime_zone.csv",
-        "20250610realtime_zone.csv",
-        lmp_day_file(rng, "2025-06-10", until=june, rtc=4),
-    )
+    june_day = lmp_day_file(rng, "2025-06-10", until=june, rtc=4)
+    record(current, "realtime_zone_lbmp_20250610T1040Z.csv", lmp_current_file(june_day, june))
+    record(f"{realtime}/20250610realtime_zone.csv", "20250610realtime_zone.csv", june_day)
     # 2. just after the fall-back day: 2025-11-02 is complete (300 intervals); 11-03 not yet posted
     nov3 = datetime(2025, 11, 3, 5, 0, tzinfo=UTC)
-    record(current, "realtime_zone_lbmp_20251103T0500Z.csv", lmp_current_file(rng, nov3))
-    record(
-        f"{BASE}/csv/realtime/20251102realtime_zone.csv", "20251102realtime_zone.csv", lmp_day_file(rng, "2025-11-02")
-    )
+    fall_day = lmp_day_file(rng, "2025-11-02")
+    record(current, "realtime_zone_lbmp_20251103T0500Z.csv", lmp_current_file(fall_day, nov3))
+    record(f"{realtime}/20251102realtime_zone.csv", "20251102realtime_zone.csv", fall_day)
+    not_yet_posted(f"{realtime}/20251103realtime_zone.csv", "20251103realtime_zone_404.html")
     # 3. just after the spring-forward day: 2025-03-09 is complete (276 intervals)
     mar10 = datetime(2025, 3, 10, 4, 0, tzinfo=UTC)
-    record(current, "realtime_zone_lbmp_20250310T0400Z.csv", lmp_current_file(rng, mar10))
-    record(
-        f"{BASE}/csv/realtime/20250309realtime_zone.csv", "20250309realtime_zone.csv", lmp_day_file(rng, "2025-03-09")
-    )
+    spring_day = lmp_day_file(rng, "2025-03-09")
+    record(current, "realtime_zone_lbmp_20250310T0400Z.csv", lmp_current_file(spring_day, mar10))
+    record(f"{realtime}/20250309realtime_zone.csv", "20250309realtime_zone.csv", spring_day)
+    not_yet_posted(f"{realtime}/20250310realtime_zone.csv", "20250310realtime_zone_404.html")
     # load: the same three moments
     record(f"{BASE}/csv/pal/20250610pal.csv", "20250610pal.csv", pal_file(rng, "2025-06-10", until=june))
     record(f"{BASE}/csv/pal/20251102pal.csv", "20251102pal.csv", pal_file(rng, "2025-11-02"))

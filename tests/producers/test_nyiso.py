@@ -4,7 +4,6 @@ input, the fetch path against the manifest, and the real pyiso files in ../share
 from __future__ import annotations
 
 import itertools
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,13 @@ from gridtape import contract
 from gridtape.errors import SourceError
 from producers.base import Request, Response
 from producers.nyiso import LMP_CURRENT_URL, NyisoSource, lmp_day_url, pal_day_url
-from tests.producers.iso_contract import RECORDINGS, Case, IsoContract, pytest_generate_tests  # noqa: F401
+from tests.producers.iso_contract import (  # noqa: F401
+    RECORDINGS,
+    Case,
+    IsoContract,
+    pytest_generate_tests,
+    replay_polls,
+)
 
 REC = RECORDINGS / "nyiso"
 FETCHED = datetime(2025, 11, 3, 5, 3, tzinfo=UTC)
@@ -73,24 +78,24 @@ class TestLmpValues:
         ticks = by_key(SOURCE.parse("lmp", [LMP_FALL]))
         first = ticks[("N.Y.C.", "2025-11-02T04:55:00Z")]  # "01:00:00" the first time: EDT
         second = ticks[("N.Y.C.", "2025-11-02T05:55:00Z")]  # "01:00:00" again: EST
-        assert (first["interval_end"], first["lmp"], first["loss"]) == ("2025-11-02T05:00:00Z", 7.01, 0.86)
-        assert (second["interval_end"], second["lmp"], second["loss"]) == ("2025-11-02T06:00:00Z", 5.64, 0.67)
-        assert first["energy"] == pytest.approx(6.15) and first["congestion"] == 0.0
+        assert (first["interval_end"], first["lmp"], first["loss"]) == ("2025-11-02T05:00:00Z", -3.49, -0.55)
+        assert (second["interval_end"], second["lmp"], second["loss"]) == ("2025-11-02T06:00:00Z", 2.55, -0.26)
+        assert first["energy"] == pytest.approx(-5.37) and first["congestion"] == 2.43
 
     def test_congestion_sign_is_flipped_so_components_add_up(self) -> None:
-        # "11/02/2025 01:05:00","CAPITL",61757,-4.66,-0.28,-0.87 (first occurrence: EDT)
-        t = by_key(SOURCE.parse("lmp", [LMP_FALL]))[("CAPITL", "2025-11-02T05:00:00Z")]
+        # "11/02/2025 01:05:00","HUD VL",61758,0.07,-0.33,-2.03 (first occurrence: EDT)
+        t = by_key(SOURCE.parse("lmp", [LMP_FALL]))[("HUD VL", "2025-11-02T05:00:00Z")]
         assert t["interval_end"] == "2025-11-02T05:05:00Z"
-        assert (t["lmp"], t["loss"], t["congestion"]) == (-4.66, -0.28, 0.87)
-        assert t["energy"] == pytest.approx(-5.25)
+        assert (t["lmp"], t["loss"], t["congestion"]) == (0.07, -0.33, 2.03)
+        assert t["energy"] == pytest.approx(-1.63)
         assert t["energy"] + t["congestion"] + t["loss"] == pytest.approx(t["lmp"])
 
     def test_spring_gap(self) -> None:
         ticks = by_key(SOURCE.parse("lmp", [LMP_SPRING]))
         # "01:55:00" EST ends 06:55Z; the next stamp is "03:00:00" EDT, ending 07:00Z
-        assert ticks[("WEST", "2025-03-09T06:50:00Z")]["lmp"] == -3.79
-        assert ticks[("WEST", "2025-03-09T06:55:00Z")]["lmp"] == -1.65
-        assert ticks[("WEST", "2025-03-09T07:00:00Z")]["lmp"] == 1.36
+        assert ticks[("WEST", "2025-03-09T06:50:00Z")]["lmp"] == 4.60
+        assert ticks[("WEST", "2025-03-09T06:55:00Z")]["lmp"] == 0.64
+        assert ticks[("WEST", "2025-03-09T07:00:00Z")]["lmp"] == -7.68
         starts = sorted(s for loc, s in ticks if loc == "WEST")
         steps = {(contract.parse_ts(b) - contract.parse_ts(a)).total_seconds() for a, b in itertools.pairwise(starts)}
         assert steps == {300.0}, "the UTC series has no hole and no overlap across the skipped hour"
@@ -99,7 +104,7 @@ class TestLmpValues:
         ticks = SOURCE.parse("lmp", LMP_JUNE)
         assert max(t["interval_end"] for t in ticks) == "2025-06-10T10:40:00Z"
         t = by_key(ticks)[("CAPITL", "2025-06-10T10:35:00Z")]
-        assert (t["lmp"], t["source"]) == (32.61, LMP_CURRENT_URL)  # the current file wins its interval
+        assert (t["lmp"], t["source"]) == (21.52, LMP_CURRENT_URL)  # the current file wins its interval
 
     def test_off_cycle_rtd_cam_stamps_are_left_out(self) -> None:
         assert b":37:34" in LMP_FALL.body
@@ -125,8 +130,8 @@ class TestLoadValues:
         ticks = by_key(SOURCE.parse("load", [PAL_FALL]))
         edt = ticks[("N.Y.C.", "2025-11-02T05:00:00Z")]
         est = ticks[("N.Y.C.", "2025-11-02T06:00:00Z")]
-        assert (edt["load_mw"], edt["interval_end"]) == (3397.4, "2025-11-02T05:05:00Z")
-        assert (est["load_mw"], est["interval_end"]) == (3400.6, "2025-11-02T06:05:00Z")
+        assert (edt["load_mw"], edt["interval_end"]) == (3385.5, "2025-11-02T05:05:00Z")
+        assert (est["load_mw"], est["interval_end"]) == (3400.7, "2025-11-02T06:05:00Z")
 
     def test_system_total_is_the_sum_of_the_zones(self) -> None:
         ticks = SOURCE.parse("load", [PAL_SPRING])
@@ -181,46 +186,32 @@ def test_http_error_status_is_a_source_error() -> None:
         SOURCE.parse("lmp", [Response(URL, 404, b"Not Found", {}, JUNE)])
 
 
-class ManifestHttp:
-    """Answers from manifest.json the way the replay reader does (url + params, else 404)."""
+def test_every_recorded_poll_fetches_and_parses() -> None:
+    polls = replay_polls(NyisoSource())
+    assert len(polls) == 6 and all(polls.values())
+    fall = polls["lmp: fall-back day 2025-11-02 complete (300 intervals)"]
+    assert len({t["interval_start"] for t in fall if t["location"] == "N.Y.C."}) == 300
+    for ticks in polls.values():
+        for t in ticks:
+            contract.validate(t)
 
-    def __init__(self, root: Path, now: datetime) -> None:
-        self.doc = json.loads((root / "manifest.json").read_text())
-        self.root = root
-        self.now = now
+
+class AskedHttp:
+    def __init__(self) -> None:
         self.asked: list[str] = []
 
     def get(self, request: Request) -> Response:
         self.asked.append(request.url)
-        matches = [r for r in self.doc["responses"] if r["url"] == request.url and r["params"] == dict(request.params)]
-        if not matches:
-            return Response(request.url, 404, b"Not Found", {}, self.now)
-        # several recordings of the newest-interval file: the one recorded nearest this poll
-        pick = min(matches, key=lambda r: abs(_file_time(r["file"]) - self.now)) if len(matches) > 1 else matches[0]
-        return Response(request.url, pick["status"], (self.root / pick["file"]).read_bytes(), pick["headers"], self.now)
-
-
-def _file_time(name: str) -> datetime:
-    return datetime.strptime(name.rsplit("_", 1)[1][:14], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-
-
-@pytest.mark.parametrize("poll", json.loads((REC / "manifest.json").read_text())["polls"], ids=lambda p: p["label"])
-def test_every_recorded_poll_fetches_and_parses(poll: dict[str, str]) -> None:
-    now = datetime.fromisoformat(poll["now"].replace("Z", "+00:00"))
-    http = ManifestHttp(REC, now)
-    responses = SOURCE.fetch(poll["dataset"], http, now)
-    assert all(r.status == 200 for r in responses), http.asked
-    ticks = SOURCE.parse(poll["dataset"], responses)
-    assert ticks
-    for t in ticks:
-        contract.validate(t)
+        return Response(request.url, 404, b"Not Found", {}, JUNE)
 
 
 def test_fetch_reads_yesterdays_file_just_after_midnight() -> None:
-    now = datetime(2025, 11, 3, 5, 3, tzinfo=UTC)  # 00:03 EST
-    http = ManifestHttp(REC, now)
-    SOURCE.fetch("lmp", http, now)
+    http = AskedHttp()
+    SOURCE.fetch("lmp", http, datetime(2025, 11, 3, 5, 3, tzinfo=UTC))  # 00:03 EST
     assert http.asked == [LMP_CURRENT_URL, lmp_day_url(day(2025, 11, 2)), lmp_day_url(day(2025, 11, 3))]
+    http = AskedHttp()
+    SOURCE.fetch("load", http, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))
+    assert http.asked == [pal_day_url(day(2025, 6, 10))]
 
 
 # -- the real files (../shared/iso-samples/nyiso) ---------------------------------------------
