@@ -139,3 +139,18 @@ def replay_polls(source: IsoSource) -> dict[str, list[dict[str, Any]]]:
         assert not transport.unmatched, f"{poll.label}: unrecorded request(s) {transport.unmatched}"
         out[f"{poll.dataset}: {poll.label}"] = source.parse(poll.dataset, responses)
     return out
+
+
+def fetch_recorded(source: IsoSource, dataset: str, now: str) -> list[Response]:
+    """What source.fetch gets from the ISO's recordings at `now` (fresh replay, so same-URL
+    recordings start from the first)."""
+    from datetime import datetime
+
+    from producers import http
+
+    when = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    layer = http.replay(http.Recordings.load(RECORDINGS / source.iso.lower()), clock=lambda: when)
+    responses = source.fetch(dataset, layer, when)
+    assert isinstance(layer.transport, http.ReplayTransport)
+    assert not layer.transport.unmatched, layer.transport.unmatched
+    return responses
