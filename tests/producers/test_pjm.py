@@ -1,0 +1,256 @@
+"""PJM: the contract on every recording, the DST hours in UTC, paging, the missing key, every
+malformed input, and the real Data Miner captures in ../shared."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gridtape import contract
+from gridtape.errors import SourceError, TerminalError
+from producers.base import Request, Response
+from producers.pjm import LMP_URL, LOAD_URL, MissingApiKey, PjmSource
+from tests.producers.iso_contract import (  # noqa: F401
+    RECORDINGS,
+    Case,
+    IsoContract,
+    assert_contiguous,
+    pytest_generate_tests,
+    recorded,
+    replay_polls,
+)
+
+MANIFEST = json.loads((RECORDINGS / "pjm" / "manifest.json").read_text())
+HUBS = {
+    "EASTERN HUB", "ATSI GEN HUB", "DOMINION HUB", "OHIO HUB", "AEP-DAYTON HUB", "AEP GEN HUB",
+    "CHICAGO HUB", "CHICAGO GEN HUB", "N ILLINOIS HUB", "WESTERN HUB", "WEST INT HUB", "NEW JERSEY HUB",
+}  # fmt: skip
+ZONES = {
+    "PJM-RTO", "AECO", "BGE", "DPL", "JCPL", "METED", "PECO", "PEPCO", "PPL", "PENELEC", "PSEG", "RECO",
+    "APS", "AEP", "COMED", "DAY", "DOM", "DUQ", "ATSI", "DEOK", "EKPC", "OVEC",
+}  # fmt: skip
+AREAS = {"PJM RTO", "PJM MID ATLANTIC REGION", "DOM", "COMED", "UG"}
+
+
+def poll_response(dataset: str, now: str) -> Response:
+    stamp = datetime.fromisoformat(now.replace("Z", "+00:00")).strftime("%Y%m%dT%H%MZ")
+    feed = "rt_unverified_fivemin_lmps" if dataset == "lmp" else "inst_load"
+    return recorded("PJM", f"{feed}_{stamp}.json", now)
+
+
+def cases() -> list[Case]:
+    out = []
+    for poll in MANIFEST["polls"]:
+        expected = HUBS | ZONES if poll["dataset"] == "lmp" else AREAS
+        # each recording is one hour of 5-minute intervals
+        out.append(Case(poll["label"], poll["dataset"], [poll_response(poll["dataset"], poll["now"])], 12, expected))
+    return out
+
+
+class TestPjmContract(IsoContract):
+    source = PjmSource(credentials={"api_key": "test"})
+    cases = tuple(cases())
+
+
+SOURCE = PjmSource(credentials={"api_key": "test"})
+
+
+def by_key(ticks: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(t["location"], t["interval_start"]): t for t in ticks}
+
+
+class TestValues:
+    def test_known_row(self) -> None:
+        ticks = by_key(SOURCE.parse("lmp", [poll_response("lmp", "2025-06-10T18:42:00Z")]))
+        t = ticks[("WESTERN HUB", "2025-06-10T18:35:00Z")]  # datetime_beginning_utc 2025-06-10T18:35:00
+        assert (t["interval_end"], t["location_type"]) == ("2025-06-10T18:40:00Z", "hub")
+        assert (t["lmp"], t["energy"], t["congestion"], t["loss"]) == (42.489269, 42.205356, -0.702533, 0.986446)
+        dom = ticks[("DOM", "2025-06-10T18:35:00Z")]
+        assert (dom["lmp"], dom["location_type"]) == (37.478063, "zone")
+
+    def test_fall_back_repeated_ept_hour_is_two_utc_hours(self) -> None:
+        first = poll_response("lmp", "2025-11-02T06:02:00Z")
+        second = poll_response("lmp", "2025-11-02T07:02:00Z")
+        # both hours are 01:00-01:55 in EPT
+        for resp in (first, second):
+            epts = {i["datetime_beginning_ept"][11:16] for i in json.loads(resp.body)["items"]}
+            assert min(epts) == "01:00" and max(epts) == "01:55"
+        ticks = by_key(SOURCE.parse("lmp", [first, second]))
+        hub = sorted(s for loc, s in ticks if loc == "CHICAGO HUB")
+        assert_contiguous(hub, "2025-11-02T05:00:00Z", 24)
+        assert ticks[("CHICAGO HUB", "2025-11-02T05:55:00Z")]["lmp"] == -25.59142  # 01:55 EDT
+        assert ticks[("CHICAGO HUB", "2025-11-02T06:00:00Z")]["lmp"] == -32.587032  # 01:00 EST
+
+    def test_spring_forward_skips_nothing_in_utc(self) -> None:
+        before = poll_response("lmp", "2025-03-09T07:02:00Z")
+        after = poll_response("lmp", "2025-03-09T08:02:00Z")
+        epts = sorted({i["datetime_beginning_ept"][11:16] for i in json.loads(after.body)["items"]})
+        assert epts[0] == "03:00"  # 02:00-02:55 EPT never happened
+        ticks = SOURCE.parse("lmp", [before, after])
+        assert_contiguous(
+            sorted(t["interval_start"] for t in ticks if t["location"] == "PJM-RTO"), "2025-03-09T06:00:00Z", 24
+        )
+
+    def test_load_areas_and_system(self) -> None:
+        ticks = by_key(SOURCE.parse("load", [poll_response("load", "2025-11-02T07:02:00Z")]))
+        rto = ticks[("PJM RTO", "2025-11-02T06:00:00Z")]
+        assert (rto["load_mw"], rto["location_type"], rto["interval_end"]) == (
+            57438.442,
+            "system",
+            "2025-11-02T06:05:00Z",
+        )
+        assert ticks[("DOM", "2025-11-02T06:00:00Z")]["location_type"] == "zone"
+        zones = [t for (a, s), t in ticks.items() if s == "2025-11-02T06:00:00Z" and t["location_type"] == "zone"]
+        assert rto["load_mw"] == pytest.approx(sum(t["load_mw"] for t in zones if not t["location"].startswith("PJM")))
+
+    def test_off_grid_reading_files_under_its_interval(self) -> None:
+        body = json.dumps(
+            {"items": [{"datetime_beginning_utc": "2025-06-10T18:41:27", "area": "AE", "instantaneous_load": 1.5}]}
+        ).encode()
+        (t,) = SOURCE.parse("load", [Response(LOAD_URL, 200, body, {}, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))])
+        assert (t["interval_start"], t["interval_end"]) == ("2025-06-10T18:40:00Z", "2025-06-10T18:45:00Z")
+
+
+def test_every_recorded_poll_replays() -> None:
+    polls = replay_polls(PjmSource(credentials={"api_key": "replay"}))
+    assert len(polls) == 10 and all(polls.values())
+
+
+def test_no_key_is_a_terminal_error_naming_pjm() -> None:
+    class NoHttp:
+        def get(self, request: Request) -> Response:
+            raise AssertionError("must not be asked")
+
+    with pytest.raises(MissingApiKey) as err:
+        PjmSource().fetch("lmp", NoHttp(), datetime(2025, 6, 10, 18, 42, tzinfo=UTC))
+    assert isinstance(err.value, TerminalError)
+    assert "PJM" in str(err.value) and "key" in str(err.value)
+
+
+def test_request_sends_the_key_and_filters_on_utc() -> None:
+    req = SOURCE.request("lmp", datetime(2025, 11, 2, 6, 2, 31, tzinfo=UTC))
+    assert req.headers == {"Ocp-Apim-Subscription-Key": "test"}
+    assert req.params["datetime_beginning_utc"] == "2025-11-02T05:00to2025-11-02T06:00"
+    assert "4669664" in req.params["pnode_id"].split(";")
+    assert (
+        "pnode_id"
+        not in PjmSource(include_nodes=True, credentials={"api_key": "k"}).request("lmp", datetime.now(UTC)).params
+    )
+
+
+def item(start: str, pnode: int, name: str, lmp: float) -> dict[str, Any]:
+    return {"datetime_beginning_utc": start, "pnode_id": pnode, "pnode_name": name, "total_lmp_rt": lmp}
+
+
+class PagedHttp:
+    """Two pages: the first carries a next link, as Data Miner's does while rows remain."""
+
+    NEXT = f"{LMP_URL}?rowCount=1&startRow=2"
+
+    def __init__(self, total: int = 2) -> None:
+        self.asked: list[str] = []
+        self.total = total
+
+    def get(self, request: Request) -> Response:
+        self.asked.append(request.url)
+        assert request.headers["Ocp-Apim-Subscription-Key"] == "test"
+        now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+        if request.url == self.NEXT:
+            doc = {"items": [item("2025-06-10T18:35:00", 1, "PJM-RTO", -3.5)], "totalRows": self.total, "links": []}
+        else:
+            doc = {
+                "items": [item("2025-06-10T18:35:00", 4669664, "WESTERN HUB", 0.0)],
+                "totalRows": self.total,
+                "links": [{"rel": "self", "href": LMP_URL}, {"rel": "next", "href": self.NEXT}],
+            }
+        return Response(request.url, 200, json.dumps(doc).encode(), {}, now)
+
+
+def test_paging_follows_next_links() -> None:
+    http = PagedHttp()
+    responses = SOURCE.fetch("lmp", http, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))
+    assert http.asked == [LMP_URL, PagedHttp.NEXT]
+    ticks = SOURCE.parse("lmp", responses)
+    assert {(t["location"], t["lmp"]) for t in ticks} == {("WESTERN HUB", 0.0), ("PJM-RTO", -3.5)}
+    assert all(t["energy"] is None for t in ticks)  # components not in these items: null, not zero
+
+
+def test_a_missing_page_is_an_error() -> None:
+    responses = SOURCE.fetch("lmp", PagedHttp(total=3), datetime(2025, 6, 10, 18, 42, tzinfo=UTC))
+    with pytest.raises(SourceError, match="totalRows 3"):
+        SOURCE.parse("lmp", responses)
+
+
+GOOD = {"items": [item("2025-06-10T18:35:00", 1, "PJM-RTO", 20.0)], "totalRows": 1}
+
+
+def mutated(**changes: Any) -> bytes:
+    doc = json.loads(json.dumps(GOOD))
+    doc["items"][0].update(changes)
+    for k, v in changes.items():
+        if v is ...:
+            del doc["items"][0][k]
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "empty body"),
+        (b"<!DOCTYPE html><html><body>Access denied</body></html>", "HTML"),
+        (json.dumps(GOOD).encode()[:-15], "malformed JSON"),
+        (b'{"links": [], "totalRows": 0}', "no items"),
+        (b"[]", "expected a JSON object"),
+        (mutated(total_lmp_rt=...), "no field 'total_lmp_rt'"),
+        (mutated(total_lmp_rt="n/a"), "expected a number"),
+        (mutated(congestion_price_rt="x"), "congestion_price_rt"),
+        (mutated(pnode_id="1"), "pnode_id"),
+        (mutated(datetime_beginning_utc="06/10/2025 18:35"), "bad time"),
+    ],
+)
+def test_malformed_input_raises_source_error(body: bytes, reason: str) -> None:
+    url = f"{LMP_URL}?rowCount=50000"
+    with pytest.raises(SourceError) as err:
+        SOURCE.parse("lmp", [Response(url, 200, body, {}, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))])
+    assert err.value.iso == "PJM" and err.value.url == url and reason in str(err.value)
+
+
+def test_http_401_is_a_source_error() -> None:
+    body = b'{ "statusCode": 401, "message": "Access denied due to invalid subscription key." }'
+    with pytest.raises(SourceError, match="HTTP 401"):
+        SOURCE.parse("load", [Response(LOAD_URL, 401, body, {}, datetime.now(UTC))])
+
+
+# -- the real captures (../shared/iso-samples/pjm) --------------------------------------------
+
+
+def test_real_unverified_fivemin_capture(iso_samples: Path) -> None:
+    body = (iso_samples / "pjm" / "emaps_pjm_rt_unverified_fivemin_lmps_2026-06-10.json").read_bytes()
+    resp = Response(LMP_URL, 200, body, {}, datetime(2026, 6, 10, 19, 16, tzinfo=UTC))
+    ticks = SOURCE.parse("lmp", [resp])
+    assert len(ticks) == 154
+    starts = sorted({t["interval_start"] for t in ticks})
+    assert starts[0] == "2026-06-10T18:40:00Z" and starts[-1] == "2026-06-10T19:10:00Z" and len(starts) == 7
+    for t in ticks:
+        contract.validate(t)
+    by = by_key(ticks)
+    rto = by[("PJM-RTO", "2026-06-10T19:10:00Z")]
+    assert (rto["lmp"], rto["interval_end"], rto["location_type"]) == (545.53, "2026-06-10T19:15:00Z", "zone")
+    assert by[("BGE", "2026-06-10T19:10:00Z")]["lmp"] == 1070.33
+    assert by[("OVEC", "2026-06-10T18:40:00Z")]["lmp"] == 425.52
+    assert rto["energy"] is None and rto["congestion"] is None  # requested without components
+
+
+def test_real_envelope_has_no_next_link(iso_samples: Path) -> None:
+    body = (iso_samples / "pjm" / "pjm_api_rt_marginal_value_5min_2024-09-02_00.json").read_bytes()
+
+    class Once:
+        def get(self, request: Request) -> Response:
+            return Response(request.url, 200, body, {}, datetime.now(UTC))
+
+    responses = SOURCE.fetch("lmp", Once(), datetime(2024, 9, 3, 4, tzinfo=UTC))
+    assert len(responses) == 1  # 578 items of totalRows 578: one page
