@@ -1,10 +1,53 @@
-"""`gridtape` subcommands of batch/ (filled in by the batch issue)."""
+"""`gridtape land` and `gridtape batch`: the raw landing loop and the nightly run on the
+embedded stack (pyspark is imported inside the command)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
+
+from gridtape import aws, config, emulator
 
 
 def register(sub: Any) -> None:
-    _ = (sub, argparse)
+    p = sub.add_parser("land", help="deliver ticks from Kinesis to raw/ in S3 like Firehose (60 s / 64 MiB, gzip)")
+    p.add_argument("--once", action="store_true", help="drain what is on the stream, flush and exit")
+    p.add_argument("--env", default=None)
+    p.set_defaults(func=_land)
+    b = sub.add_parser("batch", help="nightly compaction -> warehouse load -> data-quality checks for one day")
+    b.add_argument("--date", required=True, help="local operating day YYYY-MM-DD")
+    b.add_argument("--env", default=None)
+    b.add_argument("--isos", default=None, help="comma-separated ISOs the checks expect (default: all seven)")
+    b.set_defaults(func=_batch)
+
+
+def _connect() -> None:
+    url = aws.endpoint_url() or config.emulator_url()
+    emulator.require(url)
+    aws.use_emulator(url)
+
+
+def _land(args: argparse.Namespace) -> int:
+    from batch import land
+
+    _connect()
+    names = config.names(args.env)
+    if args.once:
+        print(json.dumps(land.land_once(names)))
+        return 0
+    land.land_forever(names)
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from batch import nightly
+    from gridtape.contract import DATASETS
+
+    _connect()
+    expected = None
+    if args.isos:
+        expected = [(iso.strip().upper(), d) for iso in args.isos.split(",") for d in DATASETS]
+    summary = nightly.run(args.date, names=config.names(args.env), expected=expected)
+    print(json.dumps(summary, indent=2, default=str))
+    return 0 if summary["status"] == "SUCCEEDED" else 1

@@ -1,0 +1,60 @@
+-- Load one trade date of curated ticks into the facts. Runs as ONE transaction (the Data
+-- API's BatchExecuteStatement; a DuckDB transaction locally), so a failure leaves the facts
+-- as they were. Idempotent: staging is emptied first, the facts are MERGEd on the natural
+-- key, so loading the same day twice leaves identical tables.
+-- Parameters (sqlglot placeholders): :trade_date, :manifest_url.
+-- DELETE, not TRUNCATE: TRUNCATE commits the open transaction in Redshift.
+DELETE FROM stg_ticks;
+
+COPY stg_ticks FROM :manifest_url IAM_ROLE default FORMAT AS PARQUET MANIFEST;
+
+-- A manifest names exactly one day, but guard anyway: the facts take only that day.
+DELETE FROM stg_ticks WHERE trade_date <> CAST(:trade_date AS DATE);
+
+MERGE INTO prices
+USING (SELECT * FROM stg_ticks WHERE dataset = 'lmp') AS s
+ON prices.iso = s.iso AND prices.market = s.market AND prices.location = s.location
+    AND prices.interval_start = s.interval_start
+WHEN MATCHED THEN UPDATE SET
+    location_type = s.location_type, interval_end = s.interval_end, trade_date = s.trade_date,
+    lmp = s.lmp, energy = s.energy, congestion = s.congestion, loss = s.loss,
+    published_at = s.published_at, ingested_at = s.ingested_at, source = s.source
+WHEN NOT MATCHED THEN INSERT (
+    iso, market, location, location_type, interval_start, interval_end, trade_date,
+    lmp, energy, congestion, loss, published_at, ingested_at, source
+) VALUES (
+    s.iso, s.market, s.location, s.location_type, s.interval_start, s.interval_end, s.trade_date,
+    s.lmp, s.energy, s.congestion, s.loss, s.published_at, s.ingested_at, s.source
+);
+
+MERGE INTO load_mw
+USING (SELECT * FROM stg_ticks WHERE dataset = 'load') AS s
+ON load_mw.iso = s.iso AND load_mw.market = s.market AND load_mw.location = s.location
+    AND load_mw.interval_start = s.interval_start
+WHEN MATCHED THEN UPDATE SET
+    location_type = s.location_type, interval_end = s.interval_end, trade_date = s.trade_date,
+    load_mw = s.load_mw, published_at = s.published_at, ingested_at = s.ingested_at, source = s.source
+WHEN NOT MATCHED THEN INSERT (
+    iso, market, location, location_type, interval_start, interval_end, trade_date,
+    load_mw, published_at, ingested_at, source
+) VALUES (
+    s.iso, s.market, s.location, s.location_type, s.interval_start, s.interval_end, s.trade_date,
+    s.load_mw, s.published_at, s.ingested_at, s.source
+);
+
+MERGE INTO locations
+USING (
+    SELECT iso, location, MAX(location_type) AS location_type, MIN(trade_date) AS first_date,
+        MAX(trade_date) AS last_date
+    FROM stg_ticks
+    GROUP BY iso, location
+) AS s
+ON locations.iso = s.iso AND locations.location = s.location
+WHEN MATCHED THEN UPDATE SET
+    location_type = s.location_type,
+    first_date = LEAST(locations.first_date, s.first_date),
+    last_date = GREATEST(locations.last_date, s.last_date)
+WHEN NOT MATCHED THEN INSERT (iso, location, location_type, first_date, last_date)
+VALUES (s.iso, s.location, s.location_type, s.first_date, s.last_date);
+
+DELETE FROM stg_ticks;

@@ -1,0 +1,285 @@
+"""The warehouse: Redshift-dialect SQL from batch/sql/*.sql, run on Redshift (Data API or a
+redshift_connector session) or, in the embedded default, on a DuckDB file.
+
+The SQL is parsed once with sqlglot (dialect redshift). The DuckDB executor translates each
+statement tree, and the two things DuckDB cannot do are handled by an explicit adapter on the
+tree, never by editing SQL text:
+  * COPY <table> FROM '<manifest>' ... FORMAT AS PARQUET MANIFEST (an exp.Copy node) becomes
+    INSERT INTO <table> SELECT * FROM read_parquet([...files of the manifest...]) after the
+    files are fetched from S3 (the emulator); both map Parquet columns by position;
+  * DISTSTYLE / DISTKEY / SORTKEY properties of CREATE TABLE are dropped (DuckDB has no slices).
+Parameters are sqlglot placeholders (:trade_date) bound as literals on the tree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlglot
+from sqlglot import exp
+
+from gridtape import config
+from gridtape.errors import GridtapeError, TerminalError, TransientError
+
+log = logging.getLogger(__name__)
+
+SQL_FILES = ("schema.sql", "seed.sql", "load.sql", "checks.sql")
+_REDSHIFT_ONLY_PROPERTIES = (exp.DistKeyProperty, exp.DistStyleProperty, exp.SortKeyProperty)
+
+
+class WarehouseError(GridtapeError):
+    """A warehouse statement failed; the message names the statement."""
+
+
+def sql_text(name: str) -> str:
+    return resources.files("batch").joinpath("sql", name).read_text()
+
+
+def statements(name: str) -> list[exp.Expr]:
+    """The statements of batch/sql/<name>, parsed as Redshift SQL."""
+    return [s for s in sqlglot.parse(sql_text(name), read="redshift") if s is not None]
+
+
+def named_queries(name: str) -> dict[str, exp.Expr]:
+    """Statements introduced by a '-- name: x' comment line (checks.sql)."""
+    out: dict[str, exp.Expr] = {}
+    current: str | None = None
+    chunk: list[str] = []
+    for line in [*sql_text(name).splitlines(), "-- name: <end>"]:
+        if line.startswith("-- name:"):
+            if current is not None:
+                parsed = sqlglot.parse_one("\n".join(chunk), read="redshift")
+                out[current] = parsed
+            current, chunk = line.split(":", 1)[1].strip(), []
+        elif current is not None:
+            chunk.append(line)
+    return out
+
+
+def bind(statement: exp.Expr, **params: Any) -> exp.Expr:
+    """Replace :name placeholders with literals (dates validated first: no injection)."""
+    values = {}
+    for key, value in params.items():
+        if isinstance(value, date):
+            value = value.isoformat()
+        values[key] = value
+    return exp.replace_placeholders(statement.copy(), **values)
+
+
+def manifest_url(curated_bucket: str, day: date) -> str:
+    from batch.compaction import MANIFEST_PREFIX
+
+    return f"s3://{curated_bucket}/{MANIFEST_PREFIX}date={day.isoformat()}.manifest"
+
+
+class Executor(Protocol):
+    def run(self, stmts: Sequence[exp.Expr]) -> None:
+        """Run statements as one transaction."""
+
+    def query(self, stmt: exp.Expr) -> list[dict[str, Any]]:
+        """Run one query and return its rows."""
+
+
+# ---------------------------------------------------------------- DuckDB (embedded default)
+
+
+class DuckDBExecutor:
+    def __init__(self, path: Path | None = None, cache_dir: Path | None = None) -> None:
+        import duckdb
+
+        self.path = path or config.home() / "warehouse.duckdb"
+        self.cache_dir = cache_dir or self.path.parent / "warehouse-cache"
+        self.con = duckdb.connect(str(self.path))
+        # Warehouse timestamps are naive UTC (as in Redshift); Parquet's UTC-adjusted
+        # timestamps must not be shifted to the host zone on the way in.
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def translate(self, stmt: exp.Expr) -> list[str]:
+        """One Redshift statement -> the DuckDB statements that do the same."""
+        if isinstance(stmt, exp.Copy):
+            return [self._copy(stmt)]
+        if isinstance(stmt, exp.Create):
+            stmt = stmt.copy()
+            props = stmt.args.get("properties")
+            if props is not None:
+                for prop in list(props.expressions):
+                    if isinstance(prop, _REDSHIFT_ONLY_PROPERTIES):
+                        prop.pop()
+                if not props.expressions:
+                    props.pop()
+        return [stmt.sql(dialect="duckdb")]
+
+    def _copy(self, node: exp.Copy) -> str:
+        params = {p.this.name.upper(): p for p in node.args.get("params", [])}
+        fmt = params.get("FORMAT")
+        if (
+            fmt is None
+            or fmt.expression is None
+            or fmt.expression.name.upper() != "PARQUET"
+            or "MANIFEST" not in params
+        ):
+            raise WarehouseError(
+                f"only COPY ... FORMAT AS PARQUET MANIFEST is adapted for DuckDB: {node.sql('redshift')}"
+            )
+        files = node.args.get("files") or []
+        if len(files) != 1 or not files[0].is_string:
+            raise WarehouseError(f"COPY needs one literal manifest URL: {node.sql('redshift')}")
+        local = self._fetch_manifest_files(files[0].name)
+        table = node.this.sql(dialect="duckdb")
+        if not local:
+            return f"SELECT 0 WHERE FALSE /* empty manifest: nothing to copy into {table} */"
+        listing = exp.Array(expressions=[exp.Literal.string(str(p)) for p in local]).sql("duckdb")
+        return f"INSERT INTO {table} SELECT * FROM read_parquet({listing}, hive_partitioning = false)"
+
+    def _fetch_manifest_files(self, url: str) -> list[Path]:
+        from gridtape import aws
+
+        s3 = aws.client("s3")
+        bucket, key = _split_s3(url)
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        out = []
+        for entry in manifest.get("entries", []):
+            b, k = _split_s3(entry["url"])
+            target = self.cache_dir / b / k
+            if not target.exists() or target.stat().st_size != entry.get("meta", {}).get("content_length"):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(b, k, str(target))
+            out.append(target)
+        return out
+
+    def run(self, stmts: Sequence[exp.Expr]) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in stmts:
+                for sql in self.translate(stmt):
+                    self.con.execute(sql)
+        except Exception as exc:
+            self.con.execute("ROLLBACK")
+            raise WarehouseError(f"{exc} (in: {stmt.sql('redshift')[:300]})") from exc
+        self.con.execute("COMMIT")
+
+    def query(self, stmt: exp.Expr) -> list[dict[str, Any]]:
+        (sql,) = self.translate(stmt)
+        cur = self.con.execute(sql)
+        names = [d[0] for d in cur.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _split_s3(url: str) -> tuple[str, str]:
+    if not url.startswith("s3://"):
+        raise WarehouseError(f"not an s3:// URL: {url}")
+    bucket, _, key = url[5:].partition("/")
+    return bucket, key
+
+
+# ---------------------------------------------------------------- Redshift Data API (AWS)
+
+_FINAL = {"FINISHED", "FAILED", "ABORTED"}
+
+
+@dataclass
+class DataApiExecutor:
+    """Redshift Serverless through the Data API: a BatchExecuteStatement is one transaction;
+    the executor waits for it (DescribeStatement) with a bounded poll."""
+
+    workgroup: str
+    database: str
+    poll_seconds: float = 2.0
+    timeout_seconds: float = 840.0  # under the Lambda's 15-minute ceiling
+
+    def _client(self) -> Any:
+        from gridtape import aws
+
+        return aws.client("redshift-data")
+
+    def _wait(self, statement_id: str) -> dict[str, Any]:
+        client = self._client()
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            desc = client.describe_statement(Id=statement_id)
+            if desc["Status"] in _FINAL:
+                break
+            if time.monotonic() > deadline:
+                client.cancel_statement(Id=statement_id)
+                raise TransientError(
+                    f"Redshift statement {statement_id} still {desc['Status']} after {self.timeout_seconds:.0f}s"
+                )
+            time.sleep(self.poll_seconds)
+        if desc["Status"] != "FINISHED":
+            raise TerminalError(f"Redshift statement {statement_id} {desc['Status']}: {desc.get('Error', '')}")
+        return dict(desc)
+
+    def run(self, stmts: Sequence[exp.Expr]) -> None:
+        sqls = [s.sql(dialect="redshift") for s in stmts]
+        resp = self._client().batch_execute_statement(WorkgroupName=self.workgroup, Database=self.database, Sqls=sqls)
+        self._wait(resp["Id"])
+
+    def query(self, stmt: exp.Expr) -> list[dict[str, Any]]:
+        client = self._client()
+        resp = client.execute_statement(
+            WorkgroupName=self.workgroup, Database=self.database, Sql=stmt.sql(dialect="redshift")
+        )
+        self._wait(resp["Id"])
+        rows: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs = {"Id": resp["Id"], **({"NextToken": token} if token else {})}
+            page = client.get_statement_result(**kwargs)
+            names = [c["name"] for c in page["ColumnMetadata"]]
+            for record in page["Records"]:
+                rows.append({n: _field_value(f) for n, f in zip(names, record, strict=True)})
+            token = page.get("NextToken")
+            if not token:
+                return rows
+
+
+def _field_value(field: dict[str, Any]) -> Any:
+    if field.get("isNull"):
+        return None
+    for key in ("stringValue", "longValue", "doubleValue", "booleanValue"):
+        if key in field:
+            return field[key]
+    return None
+
+
+def redshift_session(host: str, database: str, user: str, password: str) -> Any:
+    """A direct Redshift session for ad-hoc work and the loader outside Lambda."""
+    import redshift_connector
+
+    return redshift_connector.connect(host=host, database=database, user=user, password=password)
+
+
+# ---------------------------------------------------------------- the load step
+
+
+def ensure_schema(ex: Executor) -> None:
+    ex.run([*statements("schema.sql"), *statements("seed.sql")])
+
+
+def load_day(ex: Executor, curated_bucket: str, day: date, *, has_data: bool = True) -> None:
+    """COPY the day's manifest into staging and MERGE into the facts, one transaction."""
+    stmts = []
+    for stmt in statements("load.sql"):
+        if isinstance(stmt, exp.Copy) and not has_data:
+            continue  # an empty manifest: Redshift refuses a COPY of no files; nothing to load
+        stmts.append(bind(stmt, trade_date=day, manifest_url=manifest_url(curated_bucket, day)))
+    ex.run(stmts)
+
+
+def table_counts(ex: Executor, day: date) -> dict[str, int]:
+    out = {}
+    for table in ("prices", "load_mw"):
+        q = sqlglot.parse_one(f"SELECT COUNT(*) AS n FROM {table} WHERE trade_date = :d", read="redshift")
+        out[table] = int(ex.query(bind(q, d=day))[0]["n"])
+    return out
