@@ -19,6 +19,7 @@ ENV_PJM_KEY_SECRET: Final = "PJM_API_KEY_SECRET_ID"  # or: Secrets Manager id ho
 ENV_ERCOT_KEY: Final = "ERCOT_API_KEY"  # optional ERCOT public API subscription key
 ENV_ERCOT_KEY_SECRET: Final = "ERCOT_API_KEY_SECRET_ID"
 ENV_INCLUDE_NODES: Final = "GRIDTAPE_INCLUDE_NODES"  # "1": publish every node, not just hubs/zones
+ENV_ISO: Final = "GRIDTAPE_ISO"  # which ISO a poller Lambda polls (set per function by infra/)
 
 DEFAULT_ENV: Final = "dev"
 DEFAULT_REGION: Final = "us-east-1"

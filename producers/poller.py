@@ -16,6 +16,7 @@ The order is what makes "exactly once per version, never lose data" hold:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gridtape import config, contract
-from gridtape.errors import ContractError, SourceError
+from gridtape.errors import ContractError, GridtapeError, SourceError
 from producers import registry
 from producers.base import IsoSource, Response
 from producers.http import FetchError, FetchLayer, RecordingError, Recordings, live, replay
@@ -361,6 +362,32 @@ class LivePoller:
             self._sources[iso] = source
             self._http[iso] = live(iso, source.requests_per_second, secrets=tuple(source.credentials.values()))
         return self._sources[iso]
+
+
+# --- Lambda -------------------------------------------------------------------------------
+
+_WARM: dict[str, LivePoller] = {}  # survives between invocations of a warm Lambda container
+
+
+class PollFailed(GridtapeError):
+    """At least one dataset of the ISO failed this minute. Raised after every dataset ran and
+    the metrics were recorded, so the Lambda's Errors metric (and its alarm) sees it."""
+
+
+def lambda_poll(event: Mapping[str, Any] | None, metrics: MetricSink) -> dict[str, Any]:
+    """One scheduled poll of the function's ISO (event {"iso": ...} or GRIDTAPE_ISO)."""
+    iso_text = (event or {}).get("iso") or os.environ.get(config.ENV_ISO, "")
+    isos = registry.parse_isos(str(iso_text))
+    if len(isos) != 1:
+        raise registry.RegistryError(f"a poller Lambda polls one ISO, got {iso_text!r}")
+    iso = isos[0]
+    if iso not in _WARM:
+        _WARM[iso] = LivePoller([iso], Sinks.from_config(metrics=metrics))
+    summaries = _WARM[iso].poll_once()
+    failed = [s for s in summaries if s.status == "failed"]
+    if failed:
+        raise PollFailed("; ".join(f"{s.iso} {s.dataset}: {s.error}" for s in failed))
+    return {"iso": iso, "polls": [s.as_dict() for s in summaries]}
 
 
 def find_recordings(replay_dir: Path, iso: str) -> Path | None:

@@ -6,6 +6,7 @@ neither depend on nor disturb the session-wide `stack`."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import uuid
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ def moto_url() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     port = _free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulator call otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -60,7 +60,7 @@ class FailInjector:
 
     def _before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         records = params["Records"]
-        failing = {i for i in self.choose(self.calls, len(records)) if i < len(records)}
+        failing = {i for i in self.choose(self.calls, records) if i < len(records)}
         self.calls += 1
         context["failing"] = sorted(failing)
         context["total"] = len(records)
@@ -123,7 +123,7 @@ def test_partial_failure_retries_only_failed_entries_and_delivers_each_once(reso
     client = clients(resources.url)["kinesis"]
     # first call of each batch: every 3rd entry fails; the retry of those: the first one fails again
     injector = FailInjector(
-        client, lambda call, n: set(range(0, n, 3)) if call in (0, 3) else ({0} if call == 1 else set())
+        client, lambda call, rs: set(range(0, len(rs), 3)) if call in (0, 3) else ({0} if call == 1 else set())
     )
     records = ticks(700)
     delivered: list[dict[str, Any]] = []
@@ -143,7 +143,7 @@ def test_partial_failure_retries_only_failed_entries_and_delivers_each_once(reso
 
 def test_exhausted_retries_raise_and_report_only_delivered(resources: Resources) -> None:
     client = clients(resources.url)["kinesis"]
-    FailInjector(client, lambda call, n: {0, 1}, code="InternalFailure")  # the same 2 fail forever
+    FailInjector(client, lambda call, rs: {0, 1}, code="InternalFailure")  # the same 2 fail forever
     records = ticks(10)
     delivered: list[dict[str, Any]] = []
     with pytest.raises(PublishError) as err:
