@@ -14,7 +14,11 @@ import json
 import math
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from producers.timeutil import local_to_utc
 
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<body")
 
@@ -121,3 +125,31 @@ def one_of(value: str, allowed: Mapping[str, Any] | Sequence[str], what: str) ->
     if value not in allowed:
         raise FormatError(f"{what}: unexpected value {value!r}")
     return value
+
+
+def wall_clock_series(
+    walls: Sequence[datetime], zone: ZoneInfo | timezone, fetched_at: datetime, minutes: int
+) -> list[datetime]:
+    """UTC interval starts for a chronological run of naive local interval-start times (one
+    location's rows of a file that carries no UTC offset and no DST flag, e.g. ISO-NE's).
+
+    A wall time of the fall-back hour has two candidates: each row takes the earliest one
+    after the row before it, so 01:55 followed by 01:00 is read as daylight then standard
+    time. The first row, with nothing before it, takes the latest candidate whose interval
+    had ended by `fetched_at` (a published interval cannot be in the future). A time in the
+    skipped spring hour, or a row not after the one before it, is an error."""
+    out: list[datetime] = []
+    for wall in walls:
+        try:
+            candidates = sorted({local_to_utc(wall, zone, repeated=flag) for flag in (False, True)})
+        except ValueError as exc:
+            raise FormatError(str(exc)) from None
+        if not out:
+            done = [c for c in candidates if c + timedelta(minutes=minutes) <= fetched_at]
+            out.append(done[-1] if done else candidates[0])
+            continue
+        later = [c for c in candidates if c > out[-1]]
+        if not later:
+            raise FormatError(f"{wall:%Y-%m-%d %H:%M} is not after the row before it")
+        out.append(later[0])
+    return out

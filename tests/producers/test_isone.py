@@ -1,0 +1,211 @@
+"""ISO-NE: ISO Express record-typed CSVs (five-minute LMP, five-minute system load)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gridtape.errors import SourceError
+from producers.base import Request, Response
+from producers.isone import COOKIE_PAGE, LMP_URL, LOAD_URL, LOCATION_TYPES, IsoneSource
+from tests.producers.iso_contract import (
+    Case,
+    IsoContract,
+    assert_contiguous,
+    fetch_recorded,
+    pytest_generate_tests,
+    recorded,
+    replay_polls,
+)
+
+__all__ = ["pytest_generate_tests"]
+
+SRC = IsoneSource()
+HUB_ZONES = {
+    ".H.INTERNAL_HUB",
+    ".Z.MAINE",
+    ".Z.NEWHAMPSHIRE",
+    ".Z.VERMONT",
+    ".Z.CONNECTICUT",
+    ".Z.RHODEISLAND",
+    ".Z.SEMASS",
+    ".Z.WCMASS",
+    ".Z.NEMASSBOST",
+}
+
+LMP_NORMAL = recorded("ISONE", "fiveminlmp_current_20250610T1842.csv", "2025-06-10T18:42:00Z")
+LMP_SPRING = recorded("ISONE", "fiveminlmp_current_20250309T0712.csv", "2025-03-09T07:12:00Z")
+LMP_FALL = recorded("ISONE", "fiveminlmp_current_20251102T0612.csv", "2025-11-02T06:12:00Z")
+LOAD_NORMAL = recorded("ISONE", "fiveminutesystemload_20250610.csv", "2025-06-10T18:42:00Z")
+LOAD_SPRING = recorded("ISONE", "fiveminutesystemload_20250309.csv", "2025-03-10T04:07:00Z")
+LOAD_FALL = recorded("ISONE", "fiveminutesystemload_20251102.csv", "2025-11-03T05:07:00Z")
+
+
+class TestIsoneContract(IsoContract):
+    source = SRC
+    cases = (
+        Case("lmp normal", "lmp", [LMP_NORMAL], 12, HUB_ZONES),
+        Case("lmp spring hour", "lmp", [LMP_SPRING], 12, HUB_ZONES),
+        Case("lmp fall hour", "lmp", [LMP_FALL], 12, HUB_ZONES),
+        Case("load normal so far", "load", [LOAD_NORMAL], 176, {"ISONE"}),
+        Case("load spring day", "load", [LOAD_SPRING], 276, {"ISONE"}),
+        Case("load fall day", "load", [LOAD_FALL], 300, {"ISONE"}),
+    )
+
+
+def starts(ticks: list[dict], location: str) -> list[str]:
+    return sorted(t["interval_start"] for t in ticks if t["location"] == location)
+
+
+def test_known_lmp_row_components_sum() -> None:
+    ticks = SRC.parse("lmp", [LMP_FALL])
+    hub = next(t for t in ticks if t["location"] == ".H.INTERNAL_HUB" and t["interval_start"] == "2025-11-02T05:10:00Z")
+    # "2025-11-02 01:10:00" (EDT, first pass) = 05:10Z, interval beginning.
+    assert (hub["interval_end"], hub["lmp"], hub["energy"], hub["congestion"], hub["loss"]) == (
+        "2025-11-02T05:15:00Z",
+        258.28,
+        258.66,
+        1.13,
+        -1.51,
+    )
+    assert hub["location_type"] == "hub" and hub["source"] == LMP_URL + "?type=prelim"
+    for t in ticks:
+        assert t["energy"] + t["congestion"] + t["loss"] == pytest.approx(t["lmp"], abs=0.0051)
+    assert {t["location_type"] for t in ticks} == {"hub", "zone"}
+
+
+def test_fall_hour_read_in_file_order() -> None:
+    # 01:10..01:55 EDT, then the wall clock falls back: 01:00 and 01:05 are EST (06:00Z, 06:05Z).
+    got = starts(SRC.parse("lmp", [LMP_FALL]), ".Z.MAINE")
+    assert_contiguous(got, "2025-11-02T05:10:00Z", 12)
+    assert got[-2:] == ["2025-11-02T06:00:00Z", "2025-11-02T06:05:00Z"]
+    load = starts(SRC.parse("load", [LOAD_FALL]), "ISONE")
+    assert_contiguous(load, "2025-11-02T04:00:00Z", 300)
+    assert "2025-11-02T05:00:00Z" in load and "2025-11-02T06:00:00Z" in load  # both 01:00s
+
+
+def test_spring_gap() -> None:
+    got = starts(SRC.parse("lmp", [LMP_SPRING]), ".Z.CONNECTICUT")
+    assert_contiguous(got, "2025-03-09T06:10:00Z", 12)  # 01:10 EST .. 01:55 EST, 03:00 EDT, 03:05 EDT
+    assert_contiguous(starts(SRC.parse("load", [LOAD_SPRING]), "ISONE"), "2025-03-09T05:00:00Z", 276)
+
+
+def test_first_ambiguous_row_uses_fetch_time() -> None:
+    # A file that starts inside the repeated hour: its first 01:xx row is the EST one when
+    # the EDT reading would put later rows in the future.
+    text = LMP_FALL.body.decode().splitlines()
+    keep = [
+        line
+        for line in text
+        if not line.startswith('"D"') or '"2025-11-02 01:00:00"' in line or '"2025-11-02 01:05:00"' in line
+    ]
+    body = ("\r\n".join(keep) + "\r\n").encode()
+    ticks = SRC.parse("lmp", [Response(LMP_FALL.url, 200, body, {}, datetime(2025, 11, 2, 6, 12, tzinfo=UTC))])
+    assert starts(ticks, ".H.INTERNAL_HUB") == ["2025-11-02T06:00:00Z", "2025-11-02T06:05:00Z"]
+
+
+def test_nodes_only_with_include_nodes() -> None:
+    nodes = IsoneSource(include_nodes=True).parse("lmp", [LMP_NORMAL])
+    kinds = {t["location"]: t["location_type"] for t in nodes}
+    assert kinds[".I.ROSETON 345 1"] == "node" and kinds["LD.MILLBURY115"] == "node"
+    assert len(nodes) == 12 * 12
+
+
+def test_load_values_and_times() -> None:
+    ticks = SRC.parse("load", [LOAD_NORMAL])
+    first = ticks[0]
+    assert (first["interval_start"], first["interval_end"], first["location_type"]) == (
+        "2025-06-10T04:00:00Z",
+        "2025-06-10T04:05:00Z",
+        "system",
+    )
+    assert first["load_mw"] == float(LOAD_NORMAL.body.decode().splitlines()[6].split(",")[2])
+
+
+def test_fetch_gets_the_cookie_page_first() -> None:
+    class Http:
+        def __init__(self) -> None:
+            self.urls: list[str] = []
+
+        def get(self, request: Request) -> Response:
+            self.urls.append(request.url + str(sorted(request.params.items())))
+            return LMP_NORMAL
+
+    http = Http()
+    SRC.fetch("lmp", http, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))
+    assert http.urls == [COOKIE_PAGE + "[]", LMP_URL + "[('type', 'prelim')]"]
+    http = Http()
+    SRC.fetch("load", http, datetime(2025, 11, 3, 5, 7, tzinfo=UTC))  # 00:07 EST: yesterday too
+    assert http.urls[1:] == [
+        LOAD_URL + "[('end', '20251102'), ('start', '20251102')]",
+        LOAD_URL + "[('end', '20251103'), ('start', '20251103')]",
+    ]
+
+
+def test_recorded_polls_replay() -> None:
+    polls = replay_polls(SRC)
+    assert all(polls.values())
+    assert len(polls["load: after the fall DST day: 2025-11-02 whole (300) + new day"]) == 301
+    assert fetch_recorded(SRC, "lmp", "2025-06-10T18:42:00Z")[0].url == LMP_URL + "?type=prelim"
+
+
+GOOD_LMP = LMP_NORMAL.body.decode()
+BAD_LMP = {
+    "html page": b"<!DOCTYPE html><html><body>403 Forbidden</body></html>",
+    "empty body": b"",
+    "truncated (no trailer)": GOOD_LMP[: GOOD_LMP.rindex('"T"')].encode(),
+    "cut mid row": GOOD_LMP[: GOOD_LMP.rindex('"T"') - 9].encode(),
+    "renamed column": GOOD_LMP.replace('"Congestion Component"', '"Congestion"', 1).encode(),
+    "non-numeric price": GOOD_LMP.replace(',"HUB",', ',"HUB",x', 1).encode(),
+    "bad time": GOOD_LMP.replace('"2025-06-10 14:35:00"', '"14:35"', 1).encode(),
+    "unknown record type": GOOD_LMP.replace('"C","Prices', '"X","Prices').encode(),
+}
+
+
+@pytest.mark.parametrize("body", BAD_LMP.values(), ids=BAD_LMP.keys())
+def test_bad_lmp_raises(body: bytes) -> None:
+    with pytest.raises(SourceError) as err:
+        SRC.parse("lmp", [Response(LMP_NORMAL.url, 200, body, {}, LMP_NORMAL.fetched_at)])
+    assert err.value.iso == "ISONE" and err.value.url == LMP_URL + "?type=prelim" and "ISONE" in str(err.value)
+
+
+GOOD_LOAD = LOAD_NORMAL.body.decode()
+BAD_LOAD = {
+    "html page": b"<html><head></head></html>",
+    "renamed column": GOOD_LOAD.replace('"Native Load"', '"Load"').encode(),
+    "non-numeric load": GOOD_LOAD.replace('00:00",', '00:00",x', 1).encode(),
+    "truncated": GOOD_LOAD[: len(GOOD_LOAD) // 2].encode(),
+    "time going backwards": GOOD_LOAD.replace('"2025-06-10 00:05:00"', '"2025-06-09 23:00:00"').encode(),
+}
+
+
+@pytest.mark.parametrize("body", BAD_LOAD.values(), ids=BAD_LOAD.keys())
+def test_bad_load_raises(body: bytes) -> None:
+    with pytest.raises(SourceError) as err:
+        SRC.parse("load", [Response(LOAD_NORMAL.url, 200, body, {}, LOAD_NORMAL.fetched_at)])
+    assert err.value.iso == "ISONE" and LOAD_URL in err.value.url
+
+
+def test_real_location_list_types_and_names(iso_samples: Path) -> None:
+    """ISO-NE's own location list: the hub and the eight load zones carry the names and types
+    the parser keys on; every other type is treated as a node."""
+    doc = json.loads((iso_samples / "isone" / "isone_ws_locations_00.json").read_text())
+    locations = doc["Locations"]["Location"]
+    names = {loc["LocationName"] for loc in locations if loc["LocationType"] in LOCATION_TYPES}
+    assert names == HUB_ZONES
+    assert {loc["LocationType"] for loc in locations} >= set(LOCATION_TYPES)
+
+
+def test_real_fall_load_sample_has_two_one_oclocks(iso_samples: Path) -> None:
+    """ISO-NE's hourly load for 2024-11-03 lists the 01:00 hour twice (-04:00 then -05:00):
+    the repeated hour is real and appears in file order, which is what wall_clock_series
+    relies on for the offset-less CSVs."""
+    doc = json.loads((iso_samples / "isone" / "isone_ws_hourlysysload_day_20241102-03_DSTend_01.json").read_text())
+    begins = [row["BeginDate"] for row in doc["HourlySystemLoads"]["HourlySystemLoad"]]
+    assert len(begins) == 25
+    assert begins[1:3] == ["2024-11-03T01:00:00.000-04:00", "2024-11-03T01:00:00.000-05:00"]
+    row = doc["HourlySystemLoads"]["HourlySystemLoad"][0]
+    assert row["Load"] == pytest.approx(row["NativeLoad"] + row["ArdDemand"], abs=0.002)  # Load = native + ARD
