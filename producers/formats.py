@@ -81,9 +81,12 @@ def records(header: Sequence[str], rows: Iterable[Sequence[str]], required: Iter
         raise FormatError(f"missing column(s) {', '.join(missing)}; header is {', '.join(header)}")
     out = []
     for n, row in enumerate(rows, start=2):
+        if not isinstance(row, list | tuple):
+            raise FormatError(f"row {n} is not a list of fields")
         if len(row) != len(header):
             raise FormatError(f"row {n} has {len(row)} fields, header has {len(header)} (truncated?)")
-        out.append(dict(zip(header, (c.strip() for c in row), strict=True)))
+        # JSON rows may hold numbers: cells are kept as text, number() parses them.
+        out.append(dict(zip(header, (c.strip() if isinstance(c, str) else str(c) for c in row), strict=True)))
     return out
 
 
