@@ -95,7 +95,7 @@ def clients(url: str) -> dict[str, Any]:
         "aws_secret_access_key": "testing",
         "config": cfg,
     }
-    return {name: boto3.client(name, **kw) for name in ("kinesis", "dynamodb", "s3")}  # type: ignore[call-overload]
+    return {name: boto3.client(name, **kw) for name in ("kinesis", "dynamodb", "s3")}
 
 
 @pytest.fixture

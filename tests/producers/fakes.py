@@ -23,14 +23,14 @@ COLUMNS = {"lmp": ["location", "interval_start", "lmp"], "load": ["location", "i
 
 class FakeSource(IsoSource):
     iso = "SPP"
+    base = BASE
 
     def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
         return [http.get(self.request(dataset, now))]
 
-    @staticmethod
-    def request(dataset: str, now: datetime) -> Request:
+    def request(self, dataset: str, now: datetime) -> Request:
         return Request(
-            f"{BASE}/{dataset}.csv",
+            f"{self.base}/{dataset}.csv",
             params={"day": f"{now:%Y%m%d}", "_": str(int(now.timestamp()))},
             volatile_params=("_",),
         )

@@ -266,7 +266,7 @@ def test_replay_manifest_errors_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(http.RecordingError, match="does not exist"):
         http.Recordings.load(tmp_path / "nope")
     write_recordings(tmp_path, [{"url": "https://iso.example/a", "file": "gone.csv"}], {})
-    with pytest.raises(http.RecordingError, match="gone.csv"):
+    with pytest.raises(http.RecordingError, match=r"gone\.csv"):
         http.Recordings.load(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(http.RecordingError, match="not readable JSON"):

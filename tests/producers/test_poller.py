@@ -63,7 +63,7 @@ def test_plan_splits_new_revised_unchanged() -> None:
 
 def test_check_rejects_the_whole_parse_for_one_bad_tick() -> None:
     ticks = fakes.FakeSource().parse("lmp", [resp(fakes.csv_body("lmp", fakes.hour_rows()))])
-    assert len(check("SPP", "lmp", "u", ticks + [dict(ticks[0])])) == len(ticks)  # exact duplicate: collapsed
+    assert len(check("SPP", "lmp", "u", [*ticks, dict(ticks[0])])) == len(ticks)  # exact duplicate: collapsed
     conflicting = dict(ticks[0], lmp=999.0)
     with pytest.raises(SourceError, match="two different values"):
         check("SPP", "lmp", "u", [*ticks, conflicting])

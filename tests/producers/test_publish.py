@@ -7,7 +7,7 @@ them) and put back into the response as failed entries, exactly as Kinesis repor
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,10 +45,14 @@ def ticks(n: int, iso: str = "CAISO") -> list[dict[str, Any]]:
 
 
 class FailInjector:
-    """Fails the entries `choose(attempt, n)` picks in each PutRecords call of `client`."""
+    """Fails the entries `choose(call number, request entries)` picks (indexes) in each
+    PutRecords call of `client`."""
 
     def __init__(
-        self, client: Any, choose: Callable[[int, int], set[int]], code: str = "ProvisionedThroughputExceededException"
+        self,
+        client: Any,
+        choose: Callable[[int, list[dict[str, Any]]], set[int]],
+        code: str = "ProvisionedThroughputExceededException",
     ) -> None:
         self.calls = 0
         self.sent: list[int] = []  # entries per call, as the emulator received them
@@ -111,7 +115,7 @@ def test_entry_is_a_json_line_keyed_by_iso_and_location() -> None:
 
 def test_publishes_every_record_once(resources: Resources) -> None:
     records = ticks(1100)
-    delivered: list[dict[str, Any]] = []
+    delivered: list[Mapping[str, Any]] = []
     result = KinesisPublisher(resources.stream, resources.kinesis).publish(records, delivered.extend)
     assert result.delivered == 1100 and result.requests == 3 and result.retried_entries == 0
     on_stream = resources.stream_records()
@@ -126,7 +130,7 @@ def test_partial_failure_retries_only_failed_entries_and_delivers_each_once(reso
         client, lambda call, rs: set(range(0, len(rs), 3)) if call in (0, 3) else ({0} if call == 1 else set())
     )
     records = ticks(700)
-    delivered: list[dict[str, Any]] = []
+    delivered: list[Mapping[str, Any]] = []
     sleeps: list[float] = []
     pub = KinesisPublisher(resources.stream, client, sleep=sleeps.append)
     result = pub.publish(records, delivered.extend)
@@ -138,14 +142,14 @@ def test_partial_failure_retries_only_failed_entries_and_delivers_each_once(reso
     on_stream = resources.stream_records()
     keys = Counter(contract.natural_key(r) for r in on_stream)
     assert len(on_stream) == 700 and set(keys.values()) == {1}
-    assert Counter(contract.natural_key(r) for r in delivered) == keys
+    assert Counter(contract.natural_key(dict(r)) for r in delivered) == keys
 
 
 def test_exhausted_retries_raise_and_report_only_delivered(resources: Resources) -> None:
     client = clients(resources.url)["kinesis"]
     FailInjector(client, lambda call, rs: {0, 1}, code="InternalFailure")  # the same 2 fail forever
     records = ticks(10)
-    delivered: list[dict[str, Any]] = []
+    delivered: list[Mapping[str, Any]] = []
     with pytest.raises(PublishError) as err:
         KinesisPublisher(resources.stream, client, max_attempts=3, sleep=lambda _s: None).publish(
             records, delivered.extend
@@ -153,7 +157,7 @@ def test_exhausted_retries_raise_and_report_only_delivered(resources: Resources)
     assert err.value.delivered == 8 and err.value.undelivered == 2
     assert err.value.errors == {"InternalFailure": 2}
     assert "2 record(s) unsent" in str(err.value)
-    assert {contract.natural_key(r) for r in delivered} == {contract.natural_key(t) for t in records[2:]}
+    assert {contract.natural_key(dict(r)) for r in delivered} == {contract.natural_key(t) for t in records[2:]}
     assert len(resources.stream_records()) == 8
 
 
