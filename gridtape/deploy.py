@@ -268,10 +268,10 @@ def _stack(name: str) -> dict[str, Any] | None:
     return live[0] if live else None
 
 
-def _failure_detail(stack_name: str, expected: Iterable[str]) -> str:
-    """Which resource failed: the FAILED events when the emulator records them, otherwise the
-    template resources that never came up (moto creates synchronously and stops at the first
-    exception, so the first missing one in dependency order is the culprit)."""
+def _failure_detail(stack_name: str, template: dict[str, Any], resolver: Resolver) -> str:
+    """Which resource failed. CloudFormation (and LocalStack) record FAILED resource events;
+    moto creates synchronously, stops at the first exception and records none, so for moto
+    the answer is the first resource, in its creation order, that does not exist."""
     cfn = aws.client("cloudformation")
     try:
         events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
@@ -284,12 +284,44 @@ def _failure_detail(stack_name: str, expected: Iterable[str]) -> str:
     ]
     if failed:
         return "; ".join(reversed(failed))
+    culprit = _first_missing(template, resolver)
+    return f"first resource not created: {culprit} (or a resource it refers to)" if culprit else ""
+
+
+def _first_missing(template: dict[str, Any], resolver: Resolver) -> str | None:
+    """The first resource (template order with DependsOn first, as moto creates them) whose
+    named physical resource is not live. Types status() cannot see are skipped."""
     try:
-        have = set(_physical_ids(stack_name))
+        live = {
+            (row["type"], row["name"]) for row in status(config.Names(resolver.values["EnvName"], resolver.account))
+        }
     except ClientError:
-        have = set()
-    missing = [r for r in expected if r not in have]
-    return f"not created: {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}" if missing else ""
+        return None
+    seen: set[str] = set()
+    order: list[str] = []
+
+    def visit(lid: str) -> None:
+        if lid in seen:
+            return
+        seen.add(lid)
+        deps = template["Resources"][lid].get("DependsOn", [])
+        for dep in [deps] if isinstance(deps, str) else deps:
+            visit(dep)
+        order.append(lid)
+
+    for lid in template["Resources"]:
+        visit(lid)
+    for lid in order:
+        res = template["Resources"][lid]
+        if not resolver.condition(res.get("Condition")) or res["Type"] not in _STATUS_TYPES:
+            continue
+        try:
+            name = resolver.resolve(res["Properties"][_STATUS_TYPES[res["Type"]]])
+        except (DeployError, KeyError):
+            continue
+        if (res["Type"], name) not in live:
+            return f"{lid} ({res['Type']} {name})"
+    return None
 
 
 def _wait(stack_name: str, timeout_s: float) -> dict[str, Any]:
@@ -322,10 +354,9 @@ def deploy(names: config.Names, *, template_path: Path = TEMPLATE, timeout_s: fl
     template = load_template(template_path)
     resolver = Resolver(template, params, names.account, config.region())
     packaged = package(template, template_path.parent, resolver)
-    body = json.dumps(packaged, separators=(",", ":"), sort_keys=True)
+    body = json.dumps(packaged, separators=(",", ":"))
     cfn_params = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
     tags = [{"Key": "project", "Value": "gridtape"}, {"Key": "env", "Value": names.env}]
-    expected = _expected_resources(packaged, resolver)
 
     stack = _stack(names.stack)
     if stack is not None and (stack["StackStatus"] in _DEAD_STATES or stack["StackStatus"].endswith(_IN_PROGRESS)):
@@ -352,7 +383,7 @@ def deploy(names: config.Names, *, template_path: Path = TEMPLATE, timeout_s: fl
         if action == "update" and "No updates are to be performed" in str(exc):
             action = "none"
         else:
-            detail = _failure_detail(names.stack, expected)
+            detail = _failure_detail(names.stack, packaged, resolver)
             if action == "create":
                 _delete_quietly(names.stack, timeout_s)
             raise DeployError(
@@ -362,12 +393,12 @@ def deploy(names: config.Names, *, template_path: Path = TEMPLATE, timeout_s: fl
     if action != "none":
         final = _wait(names.stack, timeout_s)
         if final["StackStatus"] not in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}:
-            detail = _failure_detail(names.stack, expected)
+            detail = _failure_detail(names.stack, packaged, resolver)
             raise DeployError(f"stack {names.stack} ended {final['StackStatus']}: {detail or 'no detail'}")
         log.info("stack %s: %s complete", names.stack, action)
 
     physical = _physical_ids(names.stack)
-    missing = [lid for lid in expected if lid not in physical]
+    missing = [lid for lid in _expected_resources(packaged, resolver) if lid not in physical]
     if missing:
         raise DeployError(f"stack {names.stack} is complete but lacks {', '.join(missing)} (emulator skipped them)")
     live = Resolver(template, params, names.account, config.region(), physical)
@@ -607,6 +638,20 @@ def upload_artifacts(names: config.Names, template_path: Path = TEMPLATE) -> lis
 
 
 # --------------------------------------------------------------------------- status
+
+
+# Resource types status() lists, and the property that holds their name.
+_STATUS_TYPES = {
+    "AWS::Kinesis::Stream": "Name",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Events::Rule": "Name",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::KMS::Alias": "AliasName",
+}
 
 
 def status(names: config.Names) -> list[dict[str, Any]]:

@@ -1,0 +1,394 @@
+"""Template-level checks of infra/gridtape.yaml, without AWS or the emulator: names agree with
+gridtape.config.Names, the state machine is the ASL file, buckets are locked down, roles are
+not admin, and everything the emulator cannot create is switched off for it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gridtape import config, deploy
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ISOS = ("CAISO", "ERCOT", "ISONE", "MISO", "NYISO", "PJM", "SPP")
+SUBSTITUTION_KEYS = {
+    "CompactionJobName",
+    "WarehouseFunctionArn",
+    "AlertsTopicArn",
+    "RawBucket",
+    "CuratedBucket",
+    "RedshiftWorkgroup",
+    "RedshiftDatabase",
+}
+# Names property -> (logical id, property holding the physical name). Every Names property
+# except env/account/stack must be listed (test_every_names_property_is_checked).
+NAME_PROPERTIES = {
+    "ticks_stream": ("TicksStream", "Name"),
+    "analytics_stream": ("AnalyticsStream", "Name"),
+    "raw_bucket": ("RawBucket", "BucketName"),
+    "curated_bucket": ("CuratedBucket", "BucketName"),
+    "artifacts_bucket": ("ArtifactsBucket", "BucketName"),
+    "poller_state_table": ("PollerStateTable", "TableName"),
+    "alerts_topic": ("AlertsTopic", "TopicName"),
+    "nightly_state_machine": ("NightlyStateMachine", "StateMachineName"),
+    "firehose": ("RawLanding", "DeliveryStreamName"),
+    "streaming_job": ("StreamingJob", "Name"),
+    "compaction_job": ("CompactionJob", "Name"),
+    "redshift_workgroup": ("RedshiftWorkgroup", "WorkgroupName"),
+    "redshift_database": ("RedshiftNamespace", "DbName"),
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return deploy.load_template()
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def names(request: pytest.FixtureRequest) -> config.Names:
+    return config.Names(env=request.param, account=ACCOUNT)
+
+
+def _resolver(template: dict[str, Any], names: config.Names, target: str = "aws") -> deploy.Resolver:
+    params = {**deploy.parameters(names), "DeployTarget": target}
+    return deploy.Resolver(template, params, names.account, REGION)
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_every_names_property_is_checked() -> None:
+    props = {n for n, v in vars(config.Names).items() if isinstance(v, property)}
+    assert props - {"stack"} == set(NAME_PROPERTIES)
+
+
+@pytest.mark.parametrize("attr", sorted(NAME_PROPERTIES))
+def test_physical_names_match_names(template: dict[str, Any], names: config.Names, attr: str) -> None:
+    logical_id, prop = NAME_PROPERTIES[attr]
+    resolved = _resolver(template, names).resolve(template["Resources"][logical_id]["Properties"][prop])
+    assert resolved == getattr(names, attr)
+
+
+def test_stack_name_is_names_stack(template: dict[str, Any], names: config.Names) -> None:
+    assert _resolver(template, names).values["AWS::StackName"] == names.stack
+
+
+def test_one_poller_per_iso_with_its_schedule(template: dict[str, Any], names: config.Names) -> None:
+    r = _resolver(template, names)
+    functions = {
+        r.resolve(f["Properties"]["FunctionName"]): (lid, f)
+        for lid, f in _resources(template, "AWS::Lambda::Function").items()
+    }
+    rules = _resources(template, "AWS::Events::Rule")
+    for iso in ISOS:
+        lid, fn = functions[f"gridtape-{names.env}-poll-{iso.lower()}"]
+        props = fn["Properties"]
+        assert props["Handler"] == "producers.handler.handler"
+        assert props["Runtime"] in {"python3.11", "python3.12"}
+        assert props["Environment"]["Variables"]["GRIDTAPE_ISO"] == iso
+        code = r.resolve(props["Code"])
+        assert code == {"S3Bucket": names.artifacts_bucket, "S3Key": "lambda/gridtape-lambda.zip"}
+        schedules = [
+            rule
+            for rule in rules.values()
+            if any(t["Arn"] == {"Fn::GetAtt": [lid, "Arn"]} for t in rule["Properties"]["Targets"])
+        ]
+        assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(1 minute)"]
+    warehouse = functions[f"gridtape-{names.env}-warehouse"][1]["Properties"]
+    assert warehouse["Handler"] == "batch.handler.handler"
+
+
+def test_state_machine_is_the_asl_file(template: dict[str, Any]) -> None:
+    (sm,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
+    location = sm["Properties"]["DefinitionS3Location"]
+    assert location == "../statemachines/nightly.asl.json"
+    assert (deploy.TEMPLATE.parent / location).resolve() == deploy.REPO / "statemachines" / "nightly.asl.json"
+    assert "DefinitionString" not in sm["Properties"] and "Definition" not in sm["Properties"]
+
+
+def test_definition_substitutions_cover_the_asl(template: dict[str, Any]) -> None:
+    (sm,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
+    provided = set(sm["Properties"]["DefinitionSubstitutions"])
+    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", (deploy.REPO / "statemachines" / "nightly.asl.json").read_text()))
+    assert used <= provided, f"ASL uses {sorted(used - provided)} which the template does not substitute"
+    assert provided == SUBSTITUTION_KEYS
+
+
+def test_package_inlines_the_file_with_substitutions(template: dict[str, Any]) -> None:
+    names = config.Names(env="dev", account=ACCOUNT)
+    packaged = deploy.package(template, deploy.TEMPLATE.parent, _resolver(template, names, "emulator"))
+    props = packaged["Resources"]["NightlyStateMachine"]["Properties"]
+    assert "DefinitionS3Location" not in props and "DefinitionSubstitutions" not in props
+    expected = deploy.apply_substitutions(
+        (deploy.REPO / "statemachines" / "nightly.asl.json").read_text(),
+        {
+            "CompactionJobName": names.compaction_job,
+            "WarehouseFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:gridtape-dev-warehouse",
+            "AlertsTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{names.alerts_topic}",
+            "RawBucket": names.raw_bucket,
+            "CuratedBucket": names.curated_bucket,
+            "RedshiftWorkgroup": names.redshift_workgroup,
+            "RedshiftDatabase": names.redshift_database,
+        },
+    )
+    assert props["DefinitionString"] == expected
+    assert "${" not in props["DefinitionString"]
+    json.loads(props["DefinitionString"])
+    # The source template is untouched (package works on a copy).
+    assert "DefinitionS3Location" in template["Resources"]["NightlyStateMachine"]["Properties"]
+
+
+def test_apply_substitutions_leaves_jsonpath_alone() -> None:
+    text = '{"a": "${RawBucket}", "b.$": "$$.Execution.Id", "c.$": "$.date", "d": "${Unknown}"}'
+    assert deploy.apply_substitutions(text, {"RawBucket": "bkt"}) == (
+        '{"a": "bkt", "b.$": "$$.Execution.Id", "c.$": "$.date", "d": "${Unknown}"}'
+    )
+
+
+def test_package_rejects_an_unsubstituted_key(template: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "statemachines").mkdir()
+    (tmp_path / "statemachines" / "nightly.asl.json").write_text(
+        '{"Comment": "${NotProvided}", "StartAt": "x", "States": {}}'
+    )
+    names = config.Names(env="dev", account=ACCOUNT)
+    with pytest.raises(deploy.DeployError, match="NotProvided"):
+        deploy.package(template, tmp_path / "infra", _resolver(template, names, "emulator"))
+
+
+def test_buckets_are_private_encrypted_and_tls_only(template: dict[str, Any]) -> None:
+    buckets = _resources(template, "AWS::S3::Bucket")
+    policies = {p["Properties"]["Bucket"]["Ref"]: p for p in _resources(template, "AWS::S3::BucketPolicy").values()}
+    assert len(buckets) == 3
+    for lid, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, lid
+        sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        assert sse["SSEAlgorithm"] == "aws:kms", lid
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, lid
+        assert props["LifecycleConfiguration"]["Rules"], lid
+        statements = policies[lid]["Properties"]["PolicyDocument"]["Statement"]
+        tls = [
+            s
+            for s in statements
+            if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert tls, f"{lid} has no TLS-only statement"
+        assert tls[0]["Principal"] == "*" and tls[0]["Action"] == "s3:*"
+        assert {"Fn::GetAtt": [lid, "Arn"]} in tls[0]["Resource"]
+        assert {"Fn::Sub": f"${{{lid}.Arn}}/*"} in tls[0]["Resource"]
+
+
+def test_raw_landing_firehose(template: dict[str, Any]) -> None:
+    props = template["Resources"]["RawLanding"]["Properties"]
+    assert props["DeliveryStreamType"] == "KinesisStreamAsSource"
+    assert props["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {"Fn::GetAtt": ["TicksStream", "Arn"]}
+    s3 = props["ExtendedS3DestinationConfiguration"]
+    assert s3["Prefix"] == "raw/iso=!{partitionKeyFromQuery:iso}/date=!{partitionKeyFromQuery:date}/"
+    assert s3["ErrorOutputPrefix"] == "errors/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/"
+    assert s3["BufferingHints"] == {"IntervalInSeconds": 60, "SizeInMBs": 64}
+    assert s3["CompressionFormat"] == "GZIP"
+    assert s3["DynamicPartitioningConfiguration"]["Enabled"] is True
+    params = {
+        p["ParameterName"]: p["ParameterValue"]
+        for proc in s3["ProcessingConfiguration"]["Processors"]
+        if proc["Type"] == "MetadataExtraction"
+        for p in proc["Parameters"]
+    }
+    assert params["MetadataExtractionQuery"] == "{iso: .iso, date: .interval_start[0:10]}"
+
+
+def test_glue_jobs(template: dict[str, Any]) -> None:
+    names = config.Names(env="dev", account=ACCOUNT)
+    r = _resolver(template, names)
+    s = template["Resources"]["StreamingJob"]["Properties"]
+    c = template["Resources"]["CompactionJob"]["Properties"]
+    assert s["GlueVersion"] == c["GlueVersion"] == "5.0"
+    assert s["Command"]["Name"] == "gluestreaming" and c["Command"]["Name"] == "glueetl"
+    art = names.artifacts_bucket
+    assert r.resolve(s["Command"]["ScriptLocation"]) == f"s3://{art}/glue/streaming_job.py"
+    assert r.resolve(c["Command"]["ScriptLocation"]) == f"s3://{art}/glue/compaction_job.py"
+    args = r.resolve(s["DefaultArguments"])
+    assert args["--additional-python-modules"] == f"s3://{art}/glue/gridtape-0.1.0-py3-none-any.whl"
+    assert args["--checkpoint_location"] == f"s3://{names.curated_bucket}/checkpoints/volatility/"
+    assert args["--job-bookmark-option"] == "job-bookmark-disable"
+
+
+def test_poller_state_table(template: dict[str, Any]) -> None:
+    props = template["Resources"]["PollerStateTable"]["Properties"]
+    assert {(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]} == {("pk", "HASH"), ("sk", "RANGE")}
+    assert {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]} == {
+        ("pk", "S"),
+        ("sk", "S"),
+    }
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_streams_are_kms_encrypted(template: dict[str, Any]) -> None:
+    for lid in ("TicksStream", "AnalyticsStream"):
+        assert template["Resources"][lid]["Properties"]["StreamEncryption"]["EncryptionType"] == "KMS"
+
+
+def test_nightly_schedule_passes_the_schedule_time(template: dict[str, Any]) -> None:
+    rule = template["Resources"]["NightlySchedule"]["Properties"]
+    assert rule["ScheduleExpression"] == {"Ref": "NightlyCron"}
+    assert template["Parameters"]["NightlyCron"]["Default"].startswith("cron(")
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": "NightlyStateMachine"}
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"time": "$.time"}
+    assert json.loads(transformer["InputTemplate"].replace("<time>", "2026-01-02T02:00:00Z")) == {
+        "scheduled_at": "2026-01-02T02:00:00Z"
+    }
+
+
+def test_alarms_notify_the_topic(template: dict[str, Any]) -> None:
+    alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
+    metrics = {a["Properties"]["MetricName"] for a in alarms}
+    assert {"Errors", "GetRecords.IteratorAgeMilliseconds", "DeliveryToS3.DataFreshness", "ExecutionsFailed"} <= metrics
+    assert sum(a["Properties"]["MetricName"] == "Errors" for a in alarms) == len(ISOS)
+    for a in alarms:
+        assert a["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+
+
+def test_iso_api_key_secrets(template: dict[str, Any]) -> None:
+    r = _resolver(template, config.Names(env="dev", account=ACCOUNT))
+    secrets = {r.resolve(s["Properties"]["Name"]) for s in _resources(template, "AWS::SecretsManager::Secret").values()}
+    assert secrets == {"gridtape/dev/pjm-api-key", "gridtape/dev/ercot-api-key"}
+
+
+# ----------------------------------------------------------------------------- IAM
+
+# Where a compute resource names the role it runs as.
+ROLE_PROPERTIES = {
+    "AWS::Lambda::Function": ["Role"],
+    "AWS::Glue::Job": ["Role"],
+    "AWS::StepFunctions::StateMachine": ["RoleArn"],
+    "AWS::RedshiftServerless::Namespace": ["DefaultIamRoleArn"],
+}
+# Actions that take no resource ARN in IAM, so `Resource: "*"` is the only form; each use in
+# the template carries a comment saying why.
+STAR_RESOURCE_OK = re.compile(
+    r"^(redshift-data:(DescribeStatement|GetStatementResult|CancelStatement|ListStatements)"
+    r"|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)"
+    r"|xray:\w+|cloudwatch:PutMetricData|kinesis:ListStreams)$"
+)
+
+
+def _as_list(x: Any) -> list[Any]:
+    return x if isinstance(x, list) else [x]
+
+
+def _task_roles(template: dict[str, Any]) -> set[str]:
+    roles = set()
+    for res in template["Resources"].values():
+        for prop in ROLE_PROPERTIES.get(res["Type"], []):
+            ref = res["Properties"][prop]
+            assert "Fn::GetAtt" in ref, f"{res['Type']} role must be this stack's own role, got {ref}"
+            roles.add(ref["Fn::GetAtt"][0])
+    for res in _resources(template, "AWS::KinesisFirehose::DeliveryStream").values():
+        roles.add(res["Properties"]["ExtendedS3DestinationConfiguration"]["RoleARN"]["Fn::GetAtt"][0])
+    for res in _resources(template, "AWS::Events::Rule").values():
+        for t in res["Properties"]["Targets"]:
+            if "RoleArn" in t:
+                roles.add(t["RoleArn"]["Fn::GetAtt"][0])
+    return roles
+
+
+def test_every_compute_resource_has_its_own_role(template: dict[str, Any]) -> None:
+    roles = _task_roles(template)
+    assert {
+        "PollerRole",
+        "WarehouseRole",
+        "StreamingJobRole",
+        "CompactionJobRole",
+        "NightlyRole",
+        "FirehoseRole",
+    } <= roles
+    for lid in roles:
+        assert template["Resources"][lid]["Type"] == "AWS::IAM::Role"
+
+
+def test_no_task_role_is_admin(template: dict[str, Any]) -> None:
+    for lid in _task_roles(template):
+        props = template["Resources"][lid]["Properties"]
+        assert not props.get("ManagedPolicyArns"), f"{lid} attaches managed policies"
+        for policy in props["Policies"]:
+            for st in policy["PolicyDocument"]["Statement"]:
+                actions = _as_list(st["Action"])
+                assert st["Effect"] == "Allow", lid
+                assert "NotAction" not in st and "NotResource" not in st, lid
+                for action in actions:
+                    assert action != "*" and not action.endswith(":*"), f"{lid} allows {action}"
+                    assert not action.startswith("iam:"), f"{lid} may change IAM ({action})"
+                if "*" in _as_list(st["Resource"]):
+                    bad = [a for a in actions if not STAR_RESOURCE_OK.match(a)]
+                    assert not bad, f"{lid} grants {bad} on every resource"
+
+
+def test_trust_policies_name_one_service(template: dict[str, Any]) -> None:
+    for lid in _task_roles(template):
+        for st in template["Resources"][lid]["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            assert set(st["Principal"]) == {"Service"}, f"{lid} is assumable by {st['Principal']}"
+
+
+# ----------------------------------------------------------------------------- emulator split
+
+
+def test_every_type_moto_cannot_create_is_off_on_the_emulator(template: dict[str, Any]) -> None:
+    """moto's CloudFormation silently skips types it lacks; the template must not rely on
+    that — such resources are off for DeployTarget=emulator, and the local runtime plays them."""
+    from moto.cloudformation.parsing import get_model_map
+
+    supported = set(get_model_map())
+    emu = _resolver(template, config.Names(env="dev", account=ACCOUNT), "emulator")
+    unsupported_on = [
+        f"{lid} ({r['Type']})"
+        for lid, r in template["Resources"].items()
+        if r["Type"] not in supported and emu.condition(r.get("Condition"))
+    ]
+    assert not unsupported_on
+
+
+def test_bootstrap_creates_no_compute(template: dict[str, Any]) -> None:
+    names = config.Names(env="dev", account=ACCOUNT)
+    boot = deploy.Resolver(
+        template, {**deploy.parameters(names), "DeployTarget": "aws", "Bootstrap": "true"}, ACCOUNT, REGION
+    )
+    on = {r["Type"] for r in template["Resources"].values() if boot.condition(r.get("Condition"))}
+    assert not on & {"AWS::Lambda::Function", "AWS::Glue::Job", "AWS::StepFunctions::StateMachine", "AWS::Events::Rule"}
+    assert "AWS::S3::Bucket" in on
+
+
+def test_outputs_cover_names(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    for key in (
+        "TicksStreamName",
+        "AnalyticsStreamName",
+        "RawBucketName",
+        "CuratedBucketName",
+        "ArtifactsBucketName",
+        "PollerStateTableName",
+        "AlertsTopicArn",
+        "NightlyStateMachineArn",
+        "RawLandingDeliveryStreamName",
+        "StreamingJobName",
+        "CompactionJobName",
+        "RedshiftWorkgroupName",
+        "RedshiftDatabase",
+        "WarehouseFunctionArn",
+    ):
+        assert key in outputs
