@@ -98,17 +98,8 @@ def clients(url: str) -> dict[str, Any]:
     return {name: boto3.client(name, **kw) for name in ("kinesis", "dynamodb", "s3")}
 
 
-@pytest.fixture
-def resources(moto_url: str) -> Resources:
-    suffix = uuid.uuid4().hex[:8]
-    c = clients(moto_url)
-    res = Resources(
-        url=moto_url,
-        stream=f"gridtape-t{suffix}-ticks",
-        table=f"gridtape-t{suffix}-poller-state",
-        bucket=f"gridtape-t{suffix}-raw-123456789012",
-        **c,
-    )
+def create_resources(url: str, stream: str, table: str, bucket: str) -> Resources:
+    res = Resources(url=url, stream=stream, table=table, bucket=bucket, **clients(url))
     res.kinesis.create_stream(StreamName=res.stream, ShardCount=2)
     res.dynamodb.create_table(
         TableName=res.table,
@@ -124,3 +115,14 @@ def resources(moto_url: str) -> Resources:
     )
     res.s3.create_bucket(Bucket=res.bucket)
     return res
+
+
+@pytest.fixture
+def resources(moto_url: str) -> Resources:
+    suffix = uuid.uuid4().hex[:8]
+    return create_resources(
+        moto_url,
+        stream=f"gridtape-t{suffix}-ticks",
+        table=f"gridtape-t{suffix}-poller-state",
+        bucket=f"gridtape-t{suffix}-raw-123456789012",
+    )
