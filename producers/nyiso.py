@@ -41,7 +41,7 @@ time stamp where all 11 are present.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from gridtape.contract import tick
@@ -158,7 +158,10 @@ class NyisoSource(IsoSource):
                 if not _on_grid(wall):
                     continue
                 if current:
-                    end = self._latest_end(wall, resp.fetched_at)
+                    try:
+                        end = self._latest_end(wall, resp.fetched_at)
+                    except formats.FormatError as exc:
+                        raise self.error("lmp", resp.url, f"row {n}: {exc}") from None
                 else:
                     occurrence = seen.get((name, wall), 0)
                     seen[(name, wall)] = occurrence + 1
@@ -197,10 +200,10 @@ class NyisoSource(IsoSource):
     def _latest_end(self, wall: datetime, fetched_at: datetime) -> datetime:
         """The newest-interval file has no zone column: of the (at most two) UTC readings of
         its wall time, the interval is the latest one that had ended when it was fetched."""
-        candidates = {
-            local_to_utc(wall, EASTERN, repeated=False),
-            wall.replace(tzinfo=EASTERN, fold=1).astimezone(UTC),
-        }
+        try:
+            candidates = {local_to_utc(wall, EASTERN, repeated=flag) for flag in (False, True)}
+        except ValueError as exc:  # a wall time inside the skipped spring hour
+            raise formats.FormatError(str(exc)) from None
         ended = [c for c in candidates if c <= fetched_at + timedelta(minutes=1)]
         return max(ended) if ended else min(candidates)
 

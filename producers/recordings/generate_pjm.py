@@ -17,6 +17,7 @@ import random
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -58,11 +59,14 @@ REGIONS = {
     "PJM SOUTHERN REGION": ["DOM"],
     "PJM WESTERN REGION": ["AEP", "APS", "ATSI", "COMED", "DAYTON", "DEOK", "DUQ", "EKPC"],
 }
+# Three buses for the include_nodes request (unfiltered by pnode): ids from PJM's range of bus
+# pnodes, names invented in PJM's style. The default request never sees them.
+NODES = {5021703: "BRUNNER 13 KV UNIT1", 5021704: "BRUNNER 13 KV UNIT2", 93354015: "KEYSTONE 22 KV UNIT1"}
 WEST = {33092315, 33092313, 33092311, 33092371, 116013751, 116013753, 8445784, 34497127, 34497125}
 
 
 def name_of(pnode: int) -> str:
-    return HUBS.get(pnode) or ZONES[pnode]
+    return HUBS.get(pnode) or ZONES.get(pnode) or NODES[pnode]
 
 
 def f6(value: float) -> str:
@@ -112,14 +116,15 @@ def intervals(now: datetime) -> list[datetime]:
     return out
 
 
-def lmp_items(rng: random.Random, starts: list[datetime]) -> list[str]:
+def lmp_items(rng: random.Random, starts: list[datetime]) -> list[tuple[int, str]]:
+    """(pnode id, item JSON) for every pnode the unfiltered request returns, in PJM's order."""
     items = []
     for t in starts:
         hour = t.astimezone(EPT).hour + t.astimezone(EPT).minute / 60
         energy = 30 + 18 * math.sin((hour - 9) / 24 * 2 * math.pi) + rng.gauss(0, 3)
         if hour >= 17 and hour < 20:
             energy += 40 + rng.gauss(0, 15)
-        for pnode in LMP_IDS:
+        for pnode in [*LMP_IDS, *NODES]:
             congestion = rng.gauss(0, 2.5) if pnode not in (1,) else rng.gauss(0, 0.3)
             if pnode in WEST and hour < 4:
                 congestion -= 38 + 6 * rng.random()  # wind behind the western interfaces at night
@@ -127,10 +132,13 @@ def lmp_items(rng: random.Random, starts: list[datetime]) -> list[str]:
             energy_r, congestion_r, loss_r = round(energy, 6), round(congestion, 6), round(loss, 6)
             total = round(energy_r + congestion_r + loss_r, 6)
             items.append(
-                f'{{"datetime_beginning_utc":"{t:%Y-%m-%dT%H:%M:%S}","datetime_beginning_ept":"{ept(t)}",'
-                f'"pnode_id":{pnode},"pnode_name":"{name_of(pnode)}","total_lmp_rt":{f6(total)},'
-                f'"system_energy_price_rt":{f6(energy_r)},"congestion_price_rt":{f6(congestion_r)},'
-                f'"marginal_loss_price_rt":{f6(loss_r)}}}'
+                (
+                    pnode,
+                    f'{{"datetime_beginning_utc":"{t:%Y-%m-%dT%H:%M:%S}","datetime_beginning_ept":"{ept(t)}",'
+                    f'"pnode_id":{pnode},"pnode_name":"{name_of(pnode)}","total_lmp_rt":{f6(total)},'
+                    f'"system_energy_price_rt":{f6(energy_r)},"congestion_price_rt":{f6(congestion_r)},'
+                    f'"marginal_loss_price_rt":{f6(loss_r)}}}',
+                )
             )
     return items
 
@@ -155,15 +163,11 @@ def load_items(rng: random.Random, starts: list[datetime]) -> list[str]:
 
 POLLS = [
     ("lmp", "2025-06-10T18:42:00Z", "normal day: the last hour of hubs and zones"),
-    ("lmp", "2025-11-02T06:02:00Z", "fall-back day: 01:00-01:55 EDT (first pass)"),
-    ("lmp", "2025-11-02T07:02:00Z", "fall-back day: 01:00-01:55 EST (repeated hour)"),
-    ("lmp", "2025-03-09T07:02:00Z", "spring-forward day: 01:00-01:55 EST"),
-    ("lmp", "2025-03-09T08:02:00Z", "spring-forward day: 03:00-03:55 EDT (02:00 skipped)"),
+    ("lmp", "2025-11-02T06:32:00Z", "fall-back day: 01:30-01:55 EDT then the repeated 01:00-01:25 EST"),
+    ("lmp", "2025-03-09T07:32:00Z", "spring-forward day: 01:30-01:55 EST then 03:00-03:25 EDT"),
     ("load", "2025-06-10T18:42:00Z", "normal day: the last hour of every area"),
-    ("load", "2025-11-02T06:02:00Z", "fall-back day: first 01:00 hour (EDT)"),
-    ("load", "2025-11-02T07:02:00Z", "fall-back day: repeated 01:00 hour (EST)"),
-    ("load", "2025-03-09T07:02:00Z", "spring-forward day: 01:00-01:55 EST"),
-    ("load", "2025-03-09T08:02:00Z", "spring-forward day: 03:00-03:55 EDT"),
+    ("load", "2025-11-02T06:32:00Z", "fall-back day: 01:30-01:55 EDT then the repeated 01:00-01:25 EST"),
+    ("load", "2025-03-09T07:32:00Z", "spring-forward day: 01:30-01:55 EST then 03:00-03:25 EDT"),
 ]
 LMP_FIELDS = [
     "datetime_beginning_utc",
@@ -184,27 +188,42 @@ def main() -> None:
     for old in HERE.glob("*.json"):
         old.unlink()
     source = PjmSource(credentials={"api_key": "generator"})
+    every_node = PjmSource(include_nodes=True, credentials={"api_key": "generator"})
     responses = []
-    for dataset, now_text, _label in POLLS:
-        now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
-        req = source.request(dataset, now)
-        starts = intervals(now)
-        if dataset == "lmp":
-            text = envelope(LMP_URL, dict(req.params), lmp_items(rng, starts), LMP_FIELDS)
-        else:
-            text = envelope(LOAD_URL, dict(req.params), load_items(rng, starts), LOAD_FIELDS)
-        name = f"{'rt_unverified_fivemin_lmps' if dataset == 'lmp' else 'inst_load'}_{now:%Y%m%dT%H%MZ}.json"
+
+    def record(req: Any, name: str, text: str) -> None:
         json.loads(text)  # well-formed, as Data Miner's always is
         (HERE / name).write_text(text)
-        responses.append(
-            {
-                "url": req.url,
-                "params": dict(req.params),
-                "file": name,
-                "status": 200,
-                "headers": {"Content-Type": "application/json; charset=utf-8"},
-            }
-        )
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        responses.append({"url": req.url, "params": dict(req.params), "file": name, "status": 200, "headers": headers})
+
+    for dataset, now_text, _label in POLLS:
+        now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+        starts = intervals(now)
+        if dataset == "lmp":
+            items = lmp_items(rng, starts)
+            req = source.request(dataset, now)
+            hubs_zones = [text for pnode, text in items if pnode not in NODES]
+            record(
+                req,
+                f"rt_unverified_fivemin_lmps_{now:%Y%m%dT%H%MZ}.json",
+                envelope(LMP_URL, dict(req.params), hubs_zones, LMP_FIELDS),
+            )
+            # the same moment asked with include_nodes: no pnode filter, the buses too
+            req = every_node.request(dataset, now)
+            everything = [text for _, text in items]
+            record(
+                req,
+                f"rt_unverified_fivemin_lmps_{now:%Y%m%dT%H%MZ}_all_nodes.json",
+                envelope(LMP_URL, dict(req.params), everything, LMP_FIELDS),
+            )
+        else:
+            req = source.request(dataset, now)
+            record(
+                req,
+                f"inst_load_{now:%Y%m%dT%H%MZ}.json",
+                envelope(LOAD_URL, dict(req.params), load_items(rng, starts), LOAD_FIELDS),
+            )
     manifest = {
         "iso": "PJM",
         "polls": [{"dataset": d, "now": n, "label": label} for d, n, label in POLLS],

@@ -68,38 +68,33 @@ class TestValues:
         ticks = by_key(SOURCE.parse("lmp", [poll_response("lmp", "2025-06-10T18:42:00Z")]))
         t = ticks[("WESTERN HUB", "2025-06-10T18:35:00Z")]  # datetime_beginning_utc 2025-06-10T18:35:00
         assert (t["interval_end"], t["location_type"]) == ("2025-06-10T18:40:00Z", "hub")
-        assert (t["lmp"], t["energy"], t["congestion"], t["loss"]) == (42.489269, 42.205356, -0.702533, 0.986446)
+        assert (t["lmp"], t["energy"], t["congestion"], t["loss"]) == (48.567261, 50.543683, -2.508882, 0.53246)
         dom = ticks[("DOM", "2025-06-10T18:35:00Z")]
-        assert (dom["lmp"], dom["location_type"]) == (37.478063, "zone")
+        assert (dom["lmp"], dom["location_type"]) == (50.540017, "zone")
 
-    def test_fall_back_repeated_ept_hour_is_two_utc_hours(self) -> None:
-        first = poll_response("lmp", "2025-11-02T06:02:00Z")
-        second = poll_response("lmp", "2025-11-02T07:02:00Z")
-        # both hours are 01:00-01:55 in EPT
-        for resp in (first, second):
-            epts = {i["datetime_beginning_ept"][11:16] for i in json.loads(resp.body)["items"]}
-            assert min(epts) == "01:00" and max(epts) == "01:55"
-        ticks = by_key(SOURCE.parse("lmp", [first, second]))
+    def test_fall_back_repeated_ept_hour_is_its_own_utc_hour(self) -> None:
+        resp = poll_response("lmp", "2025-11-02T06:32:00Z")
+        epts = [i["datetime_beginning_ept"][11:16] for i in json.loads(resp.body)["items"] if i["pnode_id"] == 1]
+        assert epts == [*(f"01:{m:02d}" for m in range(30, 60, 5)), *(f"01:{m:02d}" for m in range(0, 30, 5))]
+        ticks = by_key(SOURCE.parse("lmp", [resp]))
         hub = sorted(s for loc, s in ticks if loc == "CHICAGO HUB")
-        assert_contiguous(hub, "2025-11-02T05:00:00Z", 24)
-        assert ticks[("CHICAGO HUB", "2025-11-02T05:55:00Z")]["lmp"] == -25.59142  # 01:55 EDT
-        assert ticks[("CHICAGO HUB", "2025-11-02T06:00:00Z")]["lmp"] == -32.587032  # 01:00 EST
+        assert_contiguous(hub, "2025-11-02T05:30:00Z", 12)
+        assert ticks[("CHICAGO HUB", "2025-11-02T05:55:00Z")]["lmp"] == -30.289911  # 01:55 EDT
+        assert ticks[("CHICAGO HUB", "2025-11-02T06:00:00Z")]["lmp"] == -22.918764  # 01:00 EST, after it
 
     def test_spring_forward_skips_nothing_in_utc(self) -> None:
-        before = poll_response("lmp", "2025-03-09T07:02:00Z")
-        after = poll_response("lmp", "2025-03-09T08:02:00Z")
-        epts = sorted({i["datetime_beginning_ept"][11:16] for i in json.loads(after.body)["items"]})
-        assert epts[0] == "03:00"  # 02:00-02:55 EPT never happened
-        ticks = SOURCE.parse("lmp", [before, after])
-        assert_contiguous(
-            sorted(t["interval_start"] for t in ticks if t["location"] == "PJM-RTO"), "2025-03-09T06:00:00Z", 24
-        )
+        resp = poll_response("lmp", "2025-03-09T07:32:00Z")
+        epts = [i["datetime_beginning_ept"][11:16] for i in json.loads(resp.body)["items"] if i["pnode_id"] == 1]
+        assert epts[5:7] == ["01:55", "03:00"]  # 02:00-02:55 EPT never happened
+        ticks = SOURCE.parse("lmp", [resp])
+        starts = sorted(t["interval_start"] for t in ticks if t["location"] == "PJM-RTO")
+        assert_contiguous(starts, "2025-03-09T06:30:00Z", 12)
 
     def test_load_areas_and_system(self) -> None:
-        ticks = by_key(SOURCE.parse("load", [poll_response("load", "2025-11-02T07:02:00Z")]))
+        ticks = by_key(SOURCE.parse("load", [poll_response("load", "2025-11-02T06:32:00Z")]))
         rto = ticks[("PJM RTO", "2025-11-02T06:00:00Z")]
         assert (rto["load_mw"], rto["location_type"], rto["interval_end"]) == (
-            57438.442,
+            57406.455,
             "system",
             "2025-11-02T06:05:00Z",
         )
@@ -117,7 +112,16 @@ class TestValues:
 
 def test_every_recorded_poll_replays() -> None:
     polls = replay_polls(PjmSource(credentials={"api_key": "replay"}))
-    assert len(polls) == 10 and all(polls.values())
+    assert len(polls) == 6 and all(polls.values())
+    assert not any(t["location_type"] == "node" for ticks in polls.values() for t in ticks)
+
+
+def test_every_recorded_poll_replays_with_include_nodes_too() -> None:
+    polls = replay_polls(PjmSource(include_nodes=True, credentials={"api_key": "replay"}))
+    lmp = polls["lmp: normal day: the last hour of hubs and zones"]
+    nodes = {t["location"] for t in lmp if t["location_type"] == "node"}
+    assert nodes == {"BRUNNER 13 KV UNIT1", "BRUNNER 13 KV UNIT2", "KEYSTONE 22 KV UNIT1"}
+    assert {t["location"] for t in lmp} >= HUBS | ZONES
 
 
 def test_no_key_is_a_terminal_error_naming_pjm() -> None:
