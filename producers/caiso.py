@@ -160,15 +160,12 @@ class CaisoSource(IsoSource):
     def _parse_load(self, response: Response) -> list[dict[str, Any]]:
         formats.check_body(response.body)
         rows = formats.csv_records(formats.decode(response.body), ("Time", "Current demand"))
-        values: list[tuple[datetime, float]] = []
         day = response.fetched_at.astimezone(PACIFIC).date()
-        ends = _interval_ends(rows, datetime(day.year, day.month, day.day))
-        if ends and ends[-1][0] > response.fetched_at + timedelta(minutes=5):
+        values = _interval_ends(rows, datetime(day.year, day.month, day.day))
+        if values and values[-1][0] > response.fetched_at + timedelta(minutes=5):
             # Just after Pacific midnight the CDN can still serve yesterday's file.
             prev = day - timedelta(days=1)
-            ends = _interval_ends(rows, datetime(prev.year, prev.month, prev.day))
-        for end, mw in ends:
-            values.append((end, mw))
+            values = _interval_ends(rows, datetime(prev.year, prev.month, prev.day))
         if not values:
             raise FormatError("no Current demand values")
         return [

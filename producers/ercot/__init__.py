@@ -12,7 +12,7 @@ load  The "system-wide demand" dashboard JSON: hourly ERCOT system load for the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -48,7 +48,7 @@ class ErcotSource(IsoSource):
             return out
         raise ValueError(f"ERCOT has no dataset {dataset!r}")
 
-    def _guard(self, dataset: str, response: Response, parse: Any) -> list[dict[str, Any]]:
+    def _guard(self, dataset: str, response: Response, parse: Callable[[Response], Iterable[Any]]) -> list[Any]:
         try:
             return list(parse(response))
         except FormatError as exc:

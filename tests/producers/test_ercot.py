@@ -59,16 +59,16 @@ LOAD_AFTER_FALL = recorded("ERCOT", "system_wide_demand_20251103T1210.json", "20
 class TestErcotContract(IsoContract):
     source = SRC
     cases = (
-        Case("lmp normal poll", "lmp", NORMAL, None, HUBS_ZONES),
-        Case("lmp spring poll", "lmp", fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z"), None, HUBS_ZONES),
-        Case("lmp fall poll", "lmp", fetch_recorded(SRC, "lmp", "2025-11-02T07:07:00Z"), None, HUBS_ZONES),
+        Case("lmp normal poll", "lmp", NORMAL, 5, HUBS_ZONES),
+        Case("lmp spring poll", "lmp", fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z"), 5, HUBS_ZONES),
+        Case("lmp fall poll", "lmp", fetch_recorded(SRC, "lmp", "2025-11-02T07:07:00Z"), 5, HUBS_ZONES),
         Case("sced 00-04 spring day", "lmp", SCED_SPRING, 36, HUBS_ZONES),
         Case("sced 00-04 fall day", "lmp", SCED_FALL, 60, HUBS_ZONES),
         Case("spp spring day", "lmp", SPP_SPRING, 92, HUBS_ZONES),
         Case("spp fall day", "lmp", SPP_FALL, 100, HUBS_ZONES),
-        Case("load normal", "load", [LOAD_NORMAL], None, {"ERCOT"}),
-        Case("load after spring day", "load", [LOAD_AFTER_SPRING], None, {"ERCOT"}),
-        Case("load after fall day", "load", [LOAD_AFTER_FALL], None, {"ERCOT"}),
+        Case("load normal", "load", [LOAD_NORMAL], 24 + 13, {"ERCOT"}),
+        Case("load after spring day", "load", [LOAD_AFTER_SPRING], 23 + 7, {"ERCOT"}),
+        Case("load after fall day", "load", [LOAD_AFTER_FALL], 25 + 6, {"ERCOT"}),
     )
 
 
