@@ -1,0 +1,176 @@
+"""Byte-level helpers the ISO parsers share: zip members, CSV rows, JSON documents, numbers.
+
+Every helper raises FormatError (a ValueError) with a short reason; an ISO parser catches it
+and re-raises it as its own SourceError, so the message names the ISO, dataset and URL.
+None of these helpers guesses: a missing column, an empty body or a half-written file is an
+error, never a silently shorter result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from producers.timeutil import local_to_utc
+
+_HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<body")
+
+
+class FormatError(ValueError):
+    """The bytes are not what the ISO's documented format says they are."""
+
+
+def check_body(body: bytes) -> None:
+    """Refuse an empty body or an HTML page (a login wall, a maintenance page, a 200 error)."""
+    if not body or not body.strip():
+        raise FormatError("empty body")
+    if body.lstrip()[:15].lower().startswith(_HTML_PREFIXES):
+        raise FormatError("got an HTML page instead of data")
+
+
+def zip_members(body: bytes) -> dict[str, bytes]:
+    """name -> bytes of every file in a zip; a truncated or corrupt zip is an error."""
+    check_body(body)
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            if archive.testzip() is not None:
+                raise FormatError("zip member fails its CRC check")
+            members = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+        raise FormatError(f"not a readable zip ({exc})") from None
+    if not members:
+        raise FormatError("zip holds no files")
+    return members
+
+
+def decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """All rows of a CSV text (quoted fields unquoted); blank lines dropped."""
+    try:
+        return [row for row in csv.reader(io.StringIO(text), strict=True) if row and any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise FormatError(f"malformed CSV ({exc})") from None
+
+
+def csv_records(text: str, required: Iterable[str]) -> list[dict[str, str]]:
+    """A header + rows CSV as dicts; every required column must be in the header and every
+    row must have as many fields as the header (a short last row means a truncated file)."""
+    rows = csv_rows(text)
+    if not rows:
+        raise FormatError("CSV has no header")
+    header = [h.strip() for h in rows[0]]
+    return records(header, rows[1:], required)
+
+
+def records(header: Sequence[str], rows: Iterable[Sequence[Any]], required: Iterable[str]) -> list[dict[str, str]]:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise FormatError(f"missing column(s) {', '.join(missing)}; header is {', '.join(header)}")
+    out = []
+    for n, row in enumerate(rows, start=2):
+        if not isinstance(row, list | tuple):
+            raise FormatError(f"row {n} is not a list of fields")
+        if len(row) != len(header):
+            raise FormatError(f"row {n} has {len(row)} fields, header has {len(header)} (truncated?)")
+        # JSON rows may hold numbers: cells are kept as text, number() parses them.
+        out.append(dict(zip(header, (c.strip() if isinstance(c, str) else str(c) for c in row), strict=True)))
+    return out
+
+
+def json_document(body: bytes) -> Any:
+    check_body(body)
+    try:
+        return json.loads(decode(body))
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"malformed JSON ({exc.msg} at char {exc.pos})") from None
+
+
+def path(document: Any, *keys: str | int) -> Any:
+    """document[k1][k2]... with an error naming the missing key path."""
+    node = document
+    walked: list[str] = []
+    for key in keys:
+        walked.append(str(key))
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            raise FormatError(f"JSON has no {'/'.join(walked)}") from None
+    return node
+
+
+def number(value: Any, what: str) -> float:
+    """A finite float from a CSV cell or JSON value ('-1.5', 12, '3,456' is refused)."""
+    if isinstance(value, bool) or value is None:
+        raise FormatError(f"{what}: expected a number, got {value!r}")
+    try:
+        result = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise FormatError(f"{what}: expected a number, got {value!r}") from None
+    if not math.isfinite(result):
+        raise FormatError(f"{what}: expected a finite number, got {value!r}")
+    return result
+
+
+def one_of(value: str, allowed: Mapping[str, Any] | Sequence[str], what: str) -> str:
+    if value not in allowed:
+        raise FormatError(f"{what}: unexpected value {value!r}")
+    return value
+
+
+def wall_clock_series(
+    walls: Sequence[datetime], zone: ZoneInfo | timezone, fetched_at: datetime, minutes: int
+) -> list[datetime]:
+    """UTC interval starts for a chronological run of naive local interval-start times (one
+    location's rows of a file that carries no UTC offset and no DST flag, e.g. ISO-NE's).
+
+    A wall time of the fall-back hour has two candidates: each row takes the earliest one
+    after the row before it, so 01:55 followed by 01:00 is read as daylight then standard
+    time. The first row, with nothing before it, takes the latest candidate whose interval
+    had ended by `fetched_at` (a published interval cannot be in the future). A time in the
+    skipped spring hour, or a row not after the one before it, is an error."""
+    out: list[datetime] = []
+    for wall in walls:
+        try:
+            candidates = sorted({local_to_utc(wall, zone, repeated=flag) for flag in (False, True)})
+        except ValueError as exc:
+            raise FormatError(str(exc)) from None
+        if not out:
+            done = [c for c in candidates if c + timedelta(minutes=minutes) <= fetched_at]
+            out.append(done[-1] if done else candidates[0])
+            continue
+        later = [c for c in candidates if c > out[-1]]
+        if not later:
+            raise FormatError(f"{wall:%Y-%m-%d %H:%M} is not after the row before it")
+        out.append(later[0])
+    return out
+
+
+def published_at(headers: Mapping[str, str], fetched_at: datetime) -> datetime:
+    """When the ISO wrote what it served: the response's Last-Modified (an HTTP-date, UTC) when
+    it has one that is not after the fetch; otherwise the fetch time. For a file the ISO keeps
+    appending to, that is when the newest version was written: an upper bound for older rows."""
+    import email.utils
+
+    value = next((v for k, v in headers.items() if k.lower() == "last-modified"), None)
+    if not value:
+        return fetched_at
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return fetched_at
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when if when <= fetched_at else fetched_at

@@ -188,7 +188,7 @@ class NyisoSource(IsoSource):
                     energy=round(lbmp - loss + mcc, 6),
                     congestion=-mcc if mcc else 0.0,
                     loss=loss,
-                    published_at=resp.fetched_at,
+                    published_at=formats.published_at(resp.headers, resp.fetched_at),
                     ingested_at=resp.fetched_at,
                     source=resp.url,
                 )
@@ -262,7 +262,7 @@ class NyisoSource(IsoSource):
             interval_start=start,
             interval_end=end,
             load_mw=mw,
-            published_at=resp.fetched_at,
+            published_at=formats.published_at(resp.headers, resp.fetched_at),
             ingested_at=resp.fetched_at,
             source=resp.url,
         )

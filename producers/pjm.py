@@ -264,7 +264,7 @@ class PjmSource(IsoSource):
             energy=parts["energy"],
             congestion=parts["congestion"],
             loss=parts["loss"],
-            published_at=resp.fetched_at,
+            published_at=formats.published_at(resp.headers, resp.fetched_at),
             ingested_at=resp.fetched_at,
             source=resp.url,
         )
@@ -287,7 +287,7 @@ class PjmSource(IsoSource):
             interval_start=start,
             interval_end=end,
             load_mw=formats.number(item["instantaneous_load"], "instantaneous_load"),
-            published_at=resp.fetched_at,
+            published_at=formats.published_at(resp.headers, resp.fetched_at),
             ingested_at=resp.fetched_at,
             source=resp.url,
         )
