@@ -36,6 +36,9 @@ Locations: the 11 load zones are ``zone``; the external proxy buses H Q (Hydro-Q
 NPX (ISO-NE), O H (Ontario) and PJM are ``interface``. NYISO has no trading hubs. Load is
 published per zone; the ``NYISO`` system total is the sum of the 11 zones, emitted only for a
 time stamp where all 11 are present.
+
+published_at: the files carry no publication time; the response's Last-Modified (when the
+static file was last written) is used when sent, else the fetch time.
 """
 
 from __future__ import annotations

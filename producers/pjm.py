@@ -29,6 +29,9 @@ id. With include_nodes the request is unfiltered and every other pnode is a ``no
 
 Load: the area ``PJM RTO`` is the ``system`` tick; every other area, regions included, is a
 ``zone`` (regions and the RTO are sums of zones: do not add them up).
+
+published_at: items carry no publication time; the response's Last-Modified when sent (Data
+Miner stamps it with the answer's own time), else the fetch time.
 """
 
 from __future__ import annotations

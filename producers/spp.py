@@ -35,6 +35,9 @@ Locations: a settlement location whose Pnode ends in ``_H`` is a ``hub`` (SPPNOR
 SPPSOUTH_HUB and the members' hubs), ``_LA`` a load area (``zone``); with include_nodes every
 other settlement location is a ``node``. Load is SPP's system total (``SPP``, ``system``);
 the file has no zones.
+
+published_at: the files carry no publication time; the response's Last-Modified when sent,
+else the fetch time.
 """
 
 from __future__ import annotations

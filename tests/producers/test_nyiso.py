@@ -120,6 +120,14 @@ class TestLmpValues:
         assert SOURCE.parse("lmp", [edt])[0]["interval_end"] == "2025-11-02T05:10:00Z"
         assert SOURCE.parse("lmp", [est])[0]["interval_end"] == "2025-11-02T06:10:00Z"
 
+    def test_published_at_is_last_modified_when_sent(self) -> None:
+        body = LMP_JUNE[0].body
+        modified = Response(LMP_CURRENT_URL, 200, body, {"Last-Modified": "Tue, 10 Jun 2025 10:41:07 GMT"}, JUNE)
+        assert {t["published_at"] for t in SOURCE.parse("lmp", [modified])} == {"2025-06-10T10:41:07Z"}
+        future = Response(LMP_CURRENT_URL, 200, body, {"last-modified": "Tue, 10 Jun 2025 11:00:00 GMT"}, JUNE)
+        assert {t["published_at"] for t in SOURCE.parse("lmp", [future])} == {"2025-06-10T10:42:00Z"}
+        assert {t["ingested_at"] for t in SOURCE.parse("lmp", [modified])} == {"2025-06-10T10:42:00Z"}
+
     def test_location_types(self) -> None:
         types = {t["location"]: t["location_type"] for t in SOURCE.parse("lmp", [LMP_FALL])}
         assert {types[z] for z in ZONES} == {"zone"} and {types[p] for p in PROXIES} == {"interface"}
