@@ -31,9 +31,11 @@ so a poll or two that failed leaves no gap. A backfill file that is not there (4
 a file that is there but empty (SPP does publish 0-byte interval files) is an error: an interval
 is missing and must be seen, not silently dropped.
 
-Locations: a settlement location whose Pnode ends in ``_H`` is a ``hub`` (SPPNORTH_HUB,
-SPPSOUTH_HUB and the members' hubs), ``_LA`` a load area (``zone``); with include_nodes every
-other settlement location is a ``node``. Load is SPP's system total (``SPP``, ``system``);
+Locations: a settlement location named ``...HUB...`` on a hub pnode (Pnode ending ``_H``) is a
+``hub``: the trading hubs SPPNORTH_HUB and SPPSOUTH_HUB and the members' hubs (GRDA_HUB,
+KCPL_GMOC_HUB, ...; 35 in the real March 2025 file). Other ``_H`` pnodes (e.g. CSWS.VOLT.0004)
+are aggregates but not hubs. A Pnode ending ``_LA`` is a load area (``zone``, 121 in that file).
+With include_nodes every other settlement location is a ``node``. Load is SPP's system total (``SPP``, ``system``);
 the file has no zones.
 
 published_at: the files carry no publication time; the response's Last-Modified when sent,
@@ -147,7 +149,7 @@ class SppSource(IsoSource):
         out = []
         for n, row in enumerate(rows, start=2):
             pnode = row["Pnode"]
-            if pnode.endswith("_H"):
+            if pnode.endswith("_H") and "HUB" in row["Settlement Location"].upper():
                 kind = "hub"
             elif pnode.endswith("_LA"):
                 kind = "zone"

@@ -260,8 +260,12 @@ def test_real_interval_files(iso_samples: Path) -> None:
         290.0588,
     )
     assert north["interval_end"] == "2025-03-31T13:40:00Z" and north["location_type"] == "hub"
-    kinds = {t["location_type"] for t in SOURCE.parse("lmp", [real(iso_samples, "0840")])}
-    assert kinds == {"hub", "zone"}
+    kinds: dict[str, set[str]] = {}
+    for t in SOURCE.parse("lmp", [real(iso_samples, "0840")]):
+        kinds.setdefault(t["location_type"], set()).add(t["location"])
+    assert set(kinds) == {"hub", "zone"} and len(kinds["hub"]) == 35 and len(kinds["zone"]) == 121
+    assert {"SPPNORTH_HUB", "SPPSOUTH_HUB", "GRDA_HUB", "KCPL_GMOC_HUB"} <= kinds["hub"]
+    assert "CSWS.VOLT.0004" not in kinds["hub"]  # a _H aggregate, not a hub
 
 
 def test_real_empty_interval_file_raises(iso_samples: Path) -> None:
