@@ -1,16 +1,18 @@
 """CAISO: real-time 5-minute LMP from OASIS, system demand from Today's Outlook.
 
 lmp  OASIS ``SingleZip`` report PRC_INTVL_LMP (market RTM, the 5-minute real-time dispatch).
-     The answer is a zip of CSVs (one per LMP_TYPE: LMP, MCE energy, MCC congestion, MCL loss,
-     MGHG greenhouse gas) with one row per node, interval and type. Times are UTC
-     (INTERVALSTARTTIME_GMT / INTERVALENDTIME_GMT), so DST needs no handling here.
+     The answer is a zip holding a CSV with one row per node, interval and LMP_TYPE (LMP,
+     MCE energy, MCC congestion, MCL loss, MGHG greenhouse gas); every CSV member is read, so
+     a zip split per type parses the same. Times are UTC (INTERVALSTARTTIME_GMT /
+     INTERVALENDTIME_GMT), so DST needs no handling here.
      LMP = MCE + MCC + MCL + MGHG; MGHG has no field in the tick contract, so energy +
      congestion + loss equals lmp only where MGHG is 0 (all California nodes and hubs).
-     OASIS answers an error (no data yet, too many requests) with a 200 and a zip holding an
-     XML INVALID_REQUEST report instead of a CSV: that is a SourceError.
+     OASIS answers an error (1000 no data yet, 1015 busy, ...) with a 200 and a zip holding an
+     XML report (INVALID_REQUEST.xml.zip) instead of a CSV: that is a SourceError.
      OASIS allows about one request per 5 s and answers 429 beyond that.
 load Today's Outlook ``outlook/current/demand.csv``: 5-minute CAISO system demand for the
-     current Pacific day, ``Time`` as HH:MM only. Time marks the interval END: in the dated
+     current Pacific day (``Time,Day ahead forecast,Hour ahead forecast,Current demand,Demand
+     response``), ``Time`` as HH:MM only. Time marks the interval END: in the dated
      history files of the same family (e.g. ``outlook/history/20260311/rtm_forecast_7day.csv``)
      the hourly day-ahead forecast column changes value on the row after each full hour, so
      HE01 covers the rows 00:05..01:00, and the first row of a day (00:00) carries the

@@ -17,8 +17,13 @@ load  ``api/RealTimeTotalLoad``: ``{"LoadInfo": {"RefId": "10-Jun-2025 - Interva
       {"Time": "00:00", "Value": "71422"}}, ...]}}``: the market day so far. The day is the
       date in RefId; ``Time`` is the interval BEGINNING in EST (as gridstatus reads it).
 
-No real MISO response was available to check against (../shared/iso-samples has none); the
-shapes above come from gridstatus's parser and other public clients of the same endpoints.
+No real MISO response is in ../shared/iso-samples. The shapes above are those gridstatus's
+parser reads, and match an OpenAPI description derived from live responses of 2026-07-27
+(api-evangelist/miso, openapi/miso-marketpricing-api-openapi.yml and
+miso-realtimetotalload-api-openapi.yml): string arrays under ``headers``/``data``, INTERVAL
+"2026-07-27T08:15:00", RefId "27-Jul-2026 - Interval 08:10 EST". There the Previous and
+Rolling feeds' days begin at T00:00:00 and FiveMinTotalLoad begins at "00:00": a label of
+the interval BEGINNING (an interval-ending day would start at 00:05).
 """
 
 from __future__ import annotations

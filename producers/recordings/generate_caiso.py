@@ -47,7 +47,8 @@ def opr_fields(start: datetime) -> tuple[str, int, int]:
 
 
 def lmp_zip(start: datetime, end: datetime, nodes: tuple[str, ...], grp_type: str) -> bytes:
-    files: dict[str, list[str]] = {kind: [HEADER] for kind in ITEMS}
+    """One CSV member holding every LMP_TYPE row, as OASIS zips a SingleZip answer."""
+    rows: dict[str, list[str]] = {kind: [] for kind in ITEMS}
     t = start
     while t < end:
         r = synth.rng("caiso", t.isoformat())
@@ -60,36 +61,36 @@ def lmp_zip(start: datetime, end: datetime, nodes: tuple[str, ...], grp_type: st
             parts = {"MCE": energy, "MCC": cong, "MCL": loss, "MGHG": 0.0}
             parts["LMP"] = round(energy + cong + loss, 5)
             for kind, value in parts.items():
-                files[kind].append(
+                rows[kind].append(
                     f"{gmt(t)},{gmt(t + timedelta(minutes=5))},{opr_dt},{opr_hr},{node},{node},{node},RTM,"
                     f"{kind},{ITEMS[kind]},{node},{grp_type},{pos},{value:.5f},{opr_int},1"
                 )
         t += timedelta(minutes=5)
+    lines = [HEADER] + [line for kind in ITEMS for line in rows[kind]]
     day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
+    made = (end + timedelta(seconds=97)).astimezone(PACIFIC)  # OASIS names the file by when it built it
     return synth.zip_bytes(
-        {
-            f"{day0}_{day1}_PRC_INTVL_LMP_RTM_{kind}_v3.csv": ("\n".join(lines) + "\n").encode()
-            for kind, lines in files.items()
-        }
+        {f"{day0}_{day1}_PRC_INTVL_LMP_RTM_{made:%Y%m%d_%H_%M_%S}_v3.csv": ("\n".join(lines) + "\n").encode()}
     )
 
 
 def invalid_request_zip() -> bytes:
+    """The in-band error OASIS answers with HTTP 200 (file INVALID_REQUEST.xml.zip)."""
     xml = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<m:OASISReport xmlns:m="http://www.caiso.com/soa/OASISReport_v1.xsd">'
-        "<m:MessageHeader><m:TimeDate>2025-06-10T18:42:05-00:00</m:TimeDate><m:Source>OASIS</m:Source>"
-        "<m:Version>v20131201</m:Version></m:MessageHeader><m:MessagePayload><m:RTO><m:name>CAISO</m:name>"
-        "<m:ERROR><m:ERR_CODE>1015</m:ERR_CODE><m:ERR_DESC>GroupZip DownLoad is in Processing, please submit "
-        "request after Sometime.</m:ERR_DESC></m:ERROR></m:RTO></m:MessagePayload></m:OASISReport>\n"
+        '<m:OASISReport xmlns:m="http://www.caiso.com/soa/OASISReport_v1.xsd">\n'
+        "<m:MessageHeader>\n\t<m:TimeDate>2025-06-10T18:42:05.118Z</m:TimeDate>\n\t<m:Source>OASIS</m:Source>\n"
+        "\t<m:Version>v20131201</m:Version>\n</m:MessageHeader>\n<m:MessagePayload>\n<m:RTO>\n<m:name>CAISO</m:name>\n"
+        "<m:ERROR>\n<m:ERR_CODE>1000</m:ERR_CODE>\n<m:ERR_DESC>No data returned for the specified selection</m:ERR_DESC>\n"
+        "</m:ERROR>\n</m:RTO>\n</m:MessagePayload>\n</m:OASISReport>\n"
     )
-    return synth.zip_bytes({"20250610_20250610_PRC_INTVL_LMP_RTM_v3_INVALID_REQUEST.xml": xml.encode()})
+    return synth.zip_bytes({"INVALID_REQUEST.xml": xml.encode()})
 
 
 def demand_csv(day: datetime, fetched_at: datetime) -> bytes:
     """Rows for every interval END from 00:00 to 23:55 Pacific; the fall day repeats 01:00-01:55,
     the spring day keeps 02:00-02:55 with empty cells (as CAISO does)."""
-    lines = ["Time,Day ahead forecast,Hour ahead forecast,Current demand"]
+    lines = ["Time,Day ahead forecast,Hour ahead forecast,Current demand,Demand response"]
     start = datetime(day.year, day.month, day.day, tzinfo=PACIFIC).astimezone(UTC)
     stop = datetime(day.year, day.month, day.day, 23, 55, tzinfo=PACIFIC).astimezone(UTC)
     end = start
@@ -100,14 +101,14 @@ def demand_csv(day: datetime, fetched_at: datetime) -> bytes:
             and local.minute == 0
             and local.utcoffset() != (end - timedelta(hours=1)).astimezone(PACIFIC).utcoffset()
         ):
-            lines.extend(f"02:{m:02d},,," for m in range(0, 60, 5))  # the spring-forward hour
+            lines.extend(f"02:{m:02d},,,," for m in range(0, 60, 5))  # the spring-forward hour
         r = synth.rng("caiso-load", end.isoformat())
         actual = synth.load_mw(end, PACIFIC, r, base=24000, swing=9000)
         hour_end = end + timedelta(minutes=(60 - local.minute) % 60)
         da = synth.load_mw(hour_end, PACIFIC, synth.rng("caiso-da", hour_end.isoformat()), base=24000, swing=9000)
         ha = actual + r.gauss(0, 150)
         current = f"{actual:.0f}" if end <= fetched_at else ""
-        lines.append(f"{local:%H:%M},{da:.0f},{ha:.0f},{current}")
+        lines.append(f"{local:%H:%M},{da:.0f},{ha:.0f},{current},")
         end += timedelta(minutes=5)
     return ("\n".join(lines) + "\n").encode()
 

@@ -161,7 +161,7 @@ def members() -> dict[str, bytes]:
 
 def edit_lmp_csv(edit) -> bytes:  # type: ignore[no-untyped-def]
     files = members()
-    name = next(n for n in files if n.endswith("_LMP_v3.csv"))
+    name = next(n for n in files if n.endswith(".csv"))
     files[name] = edit(files[name].decode()).encode()
     return synth.zip_bytes(files)
 
@@ -174,7 +174,7 @@ BAD_LMP = {
     "renamed value column": edit_lmp_csv(lambda s: s.replace(",VALUE,", ",PRICE,", 1)),
     "non-numeric price": edit_lmp_csv(lambda s: s.replace(",20.98036,", ",n/a,", 1)),
     "truncated csv row": edit_lmp_csv(lambda s: s.rstrip("\n").rsplit(",", 3)[0] + "\n"),
-    "missing component file": synth.zip_bytes({n: b for n, b in members().items() if "_MCC_" not in n}),
+    "missing component rows": edit_lmp_csv(lambda s: "".join(x for x in s.splitlines(True) if ",MCC," not in x)),
 }
 
 
@@ -189,7 +189,7 @@ def test_bad_lmp_raises_source_error(body: bytes) -> None:
 
 def test_oasis_error_reason_is_reported() -> None:
     bad = Response(NORMAL.url, 200, BAD_LMP["oasis error report"], {}, NORMAL.fetched_at)
-    with pytest.raises(SourceError, match="1015"):
+    with pytest.raises(SourceError, match="1000 No data returned"):
         SRC.parse("lmp", [bad])
 
 
@@ -198,7 +198,7 @@ BAD_LOAD = {
     "html page": b"<html><head><title>Access Denied</title></head></html>",
     "empty body": b"\n",
     "renamed column": GOOD_LOAD.replace("Current demand", "Demand").encode(),
-    "non-numeric load": GOOD_LOAD.replace(",21387\n", ",abc\n").encode(),
+    "non-numeric load": GOOD_LOAD.replace(",21387,\n", ",abc,\n").encode(),
     "bad time": GOOD_LOAD.replace("\n00:05,", "\n0:05am,").encode(),
     "truncated row": GOOD_LOAD[: GOOD_LOAD.index("\n00:10,") + 8].encode(),
 }
