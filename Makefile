@@ -38,6 +38,7 @@ lint: install $(TOOLS)/.stamp
 	$(TOOLS)/bin/checkov --quiet --compact -d infra --framework cloudformation
 
 bench: install
+	$(BIN)/python -c "import gridstatus" 2>/dev/null || $(BIN)/pip install -q --no-deps -r bench/requirements-gridstatus.txt
 	$(BIN)/python bench/run.py
 
 stack-up: install
