@@ -18,6 +18,11 @@ load  ``fiveminutesystemload?start=YYYYMMDD&end=YYYYMMDD`` (the Eastern operatin
       ISO-NE reports as system load, i.e. without Asset Related Demand such as pumping).
 The fall-back hour's wall times carry no marker, so each location's rows are read in file
 order (producers.formats.wall_clock_series).
+The same data from ISO-NE's (authenticated) Web Services, in live-derived examples
+(api-evangelist/iso-new-england, 2026-07-27), labels intervals by ``BeginDate``, has
+LmpTotal = Energy + Congestion + Loss at two decimals for the same location IDs, names and
+types, and LoadMw = NativeLoad + ArdDemand; the real hourly load sample in ../shared shows the
+same split (Load = NativeLoad + ArdDemand).
 """
 
 from __future__ import annotations
