@@ -35,8 +35,10 @@ Locations: a settlement location named ``...HUB...`` on a hub pnode (Pnode endin
 ``hub``: the trading hubs SPPNORTH_HUB and SPPSOUTH_HUB and the members' hubs (GRDA_HUB,
 KCPL_GMOC_HUB, ...; 35 in the real March 2025 file). Other ``_H`` pnodes (e.g. CSWS.VOLT.0004)
 are aggregates but not hubs. A Pnode ending ``_LA`` is a load area (``zone``, 121 in that file).
-With include_nodes every other settlement location is a ``node``. Load is SPP's system total (``SPP``, ``system``);
-the file has no zones.
+With include_nodes every other settlement location is a ``node``.
+
+Load is SPP's system total (``SPP``, ``system``); the file has no zones. Where a BAA column is
+present, each balancing authority area (SPP, SWPW) is its own ``system`` location.
 
 published_at: the files carry no publication time; the response's Last-Modified when sent,
 else the fetch time.
@@ -195,6 +197,9 @@ class SppSource(IsoSource):
         for n, row in enumerate(rows, start=2):
             if not row["Actual Load"]:
                 continue  # a forecast-only interval (the file runs a week ahead)
+            # Since the 2026 western expansion a file may carry a BAA column: one row per
+            # balancing authority area and interval (SPP, SWPW), each its own system total.
+            area = row.get("BAA") or SYSTEM
             try:
                 start, end = interval_ending(gmt(row["GMTIntervalEnd"]), 5)
                 mw = formats.number(row["Actual Load"], "Actual Load")
@@ -202,12 +207,12 @@ class SppSource(IsoSource):
                 raise formats.FormatError(f"row {n}: {exc}") from None
             out.append(
                 (
-                    (SYSTEM, start),
+                    (area, start),
                     tick(
                         iso=self.iso,
                         market=MARKET,
                         dataset="load",
-                        location=SYSTEM,
+                        location=area,
                         location_type="system",
                         interval_start=start,
                         interval_end=end,

@@ -222,6 +222,19 @@ def test_malformed_input_raises_source_error(dataset: str, body: bytes, reason: 
     assert err.value.iso == "SPP" and err.value.url == url and reason in str(err.value)
 
 
+def test_load_with_a_baa_column_keeps_the_areas_apart() -> None:
+    body = (
+        b"Interval,GMTIntervalEnd,BAA,STLF,MTLF,Actual Load\n"
+        b"06/10/2026 13:40:00,06/10/2026 18:40:00,SPP,1,1,41000.5\n"
+        b"06/10/2026 13:40:00,06/10/2026 18:40:00,SWPW,1,1,9000.25\n"
+    )
+    ticks = SOURCE.parse("load", [Response(LOAD_URL, 200, body, {}, datetime(2026, 6, 10, 18, 42, tzinfo=UTC))])
+    assert {(t["location"], t["location_type"], t["load_mw"]) for t in ticks} == {
+        ("SPP", "system", 41000.5),
+        ("SWPW", "system", 9000.25),
+    }
+
+
 def test_iso_gmt_times_are_read_too() -> None:
     body = b"Interval,GMTIntervalEnd,STLF,MTLF,Actual Load\n03/31/2025 08:40:00,2025-03-31T13:40:00Z,1,1,30000.5\n"
     (t,) = SOURCE.parse("load", [Response(LOAD_URL, 200, body, {}, datetime(2025, 3, 31, 13, 42, tzinfo=UTC))])
