@@ -54,12 +54,22 @@ def day_lines(day: date, skip: tuple[str, str, int, int] | None = None) -> list[
 
 
 @pytest.fixture(scope="module")
-def alerts(batch_stack: config.Names) -> Iterator[Any]:
+def names(batch_stack: config.Names) -> config.Names:
+    """Buckets and a topic of this module's own, so other tests' raw ticks never mix in."""
+    own = config.Names(env=f"{batch_stack.env}-batch", account=batch_stack.account)
+    for bucket in (own.raw_bucket, own.curated_bucket):
+        aws.client("s3").create_bucket(Bucket=bucket)
+    aws.client("sns").create_topic(Name=own.alerts_topic)
+    return own
+
+
+@pytest.fixture(scope="module")
+def alerts(names: config.Names) -> Iterator[Any]:
     """An SQS queue subscribed to the alerts topic; yields a reader of the messages since the last read."""
     sqs, sns = aws.client("sqs"), aws.client("sns")
-    url = sqs.create_queue(QueueName=f"{batch_stack.env}-batch-alerts")["QueueUrl"]
+    url = sqs.create_queue(QueueName=f"{names.env}-alerts")["QueueUrl"]
     qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sub = sns.subscribe(TopicArn=nightly.alerts_topic_arn(batch_stack), Protocol="sqs", Endpoint=qarn)
+    sub = sns.subscribe(TopicArn=nightly.alerts_topic_arn(names), Protocol="sqs", Endpoint=qarn)
 
     def read() -> list[dict[str, Any]]:
         out = []
@@ -98,10 +108,10 @@ def snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_nightly_twice_leaves_identical_tables(
-    batch_stack: config.Names, spark: Any, warehouse_path: Path, alerts: Any
+    names: config.Names, spark: Any, warehouse_path: Path, alerts: Any
 ) -> None:
-    put_raw_s3(batch_stack.raw_bucket, day_lines(GOOD_DAY))
-    first = nightly.run(GOOD_DAY, names=batch_stack, spark=spark, warehouse_path=warehouse_path)
+    put_raw_s3(names.raw_bucket, day_lines(GOOD_DAY))
+    first = nightly.run(GOOD_DAY, names=names, spark=spark, warehouse_path=warehouse_path)
     assert first["status"] == "SUCCEEDED", first.get("cause")
     # Every DST-observing ISO has 300 intervals on the fall-back day; MISO (fixed EST) 288.
     expected_rows = {iso: 2 * (288 if iso == "MISO" else 300) for iso in ISOS}
@@ -115,18 +125,16 @@ def test_nightly_twice_leaves_identical_tables(
     revised = [r for r in before["prices"] if r[0] == "PJM" and r[7] == 31.5]
     assert len(revised) == 1  # the later revision won, once
 
-    manifest_1 = compaction.read_manifest(
-        compaction.Store(batch_stack.raw_bucket, batch_stack.curated_bucket), "2024-11-03"
-    )
-    second = nightly.run(GOOD_DAY, names=batch_stack, spark=spark, warehouse_path=warehouse_path)
+    manifest_1 = compaction.read_manifest(compaction.Store(names.raw_bucket, names.curated_bucket), "2024-11-03")
+    second = nightly.run(GOOD_DAY, names=names, spark=spark, warehouse_path=warehouse_path)
     assert second["status"] == "SUCCEEDED"
     assert snapshot(warehouse_path) == before
 
-    store = compaction.Store(batch_stack.raw_bucket, batch_stack.curated_bucket)
+    store = compaction.Store(names.raw_bucket, names.curated_bucket)
     manifest_2 = compaction.read_manifest(store, "2024-11-03")
     assert manifest_1 and manifest_2 and manifest_1["runs"] != manifest_2["runs"]
     # The day's files: the new run and the one before it (kept one cycle for in-flight readers).
-    runs = {k["Key"].split("/run=")[1].split("/")[0] for k in store.keys(batch_stack.curated_bucket, "curated/ticks/")}
+    runs = {k["Key"].split("/run=")[1].split("/")[0] for k in store.keys(names.curated_bucket, "curated/ticks/")}
     assert runs == {*manifest_1["runs"], *manifest_2["runs"]}
 
     messages = alerts()
@@ -135,11 +143,11 @@ def test_nightly_twice_leaves_identical_tables(
 
 
 def test_missing_hour_fails_checks_naming_iso_dataset_and_intervals(
-    batch_stack: config.Names, spark: Any, warehouse_path: Path, alerts: Any
+    names: config.Names, spark: Any, warehouse_path: Path, alerts: Any
 ) -> None:
     # NYISO lmp loses 14:00-15:00 local (EST) = 19:00-20:00Z: grid positions 168..179.
-    put_raw_s3(batch_stack.raw_bucket, day_lines(GAP_DAY, skip=("NYISO", "lmp", 168, 180)))
-    summary = nightly.run(GAP_DAY, names=batch_stack, spark=spark, warehouse_path=warehouse_path)
+    put_raw_s3(names.raw_bucket, day_lines(GAP_DAY, skip=("NYISO", "lmp", 168, 180)))
+    summary = nightly.run(GAP_DAY, names=names, spark=spark, warehouse_path=warehouse_path)
     assert summary["status"] == "FAILED"
     assert summary["failed_step"] == "Checks"
     failures = summary["checks"]["failures"]

@@ -1,0 +1,113 @@
+"""The local Firehose stand-in against the emulator's Kinesis and S3."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batch import land
+from gridtape import aws, config
+from tests.batch.conftest import tick, utc
+
+pytestmark = pytest.mark.emulator
+
+KEY_RE = re.compile(
+    r"^raw/iso=(\w+)/date=(\d{4}-\d{2}-\d{2})/gridtape-[\w-]+-raw-landing-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}\.gz$"
+)
+
+
+def _objects(bucket: str, prefix: str) -> dict[str, bytes]:
+    s3 = aws.client("s3")
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for o in page.get("Contents", []):
+            out[o["Key"]] = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+    return out
+
+
+def _clear(bucket: str) -> None:
+    s3 = aws.client("s3")
+    for key in _objects(bucket, ""):
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+def _put(stream: str, records: list[bytes]) -> None:
+    kinesis = aws.client("kinesis")
+    for i, data in enumerate(records):
+        kinesis.put_record(StreamName=stream, Data=data, PartitionKey=f"k{i}")
+
+
+@pytest.fixture
+def own_stream(batch_stack: config.Names) -> config.Names:
+    """A stream and raw bucket of this test's own, so other tests' ticks do not show up."""
+    names = config.Names(env=f"{batch_stack.env}-land", account=batch_stack.account)
+    kinesis = aws.client("kinesis")
+    try:
+        kinesis.delete_stream(StreamName=names.ticks_stream)
+        kinesis.get_waiter("stream_not_exists").wait(StreamName=names.ticks_stream, WaiterConfig={"Delay": 0.2})
+    except kinesis.exceptions.ResourceNotFoundException:
+        pass
+    kinesis.create_stream(StreamName=names.ticks_stream, ShardCount=2)
+    kinesis.get_waiter("stream_exists").wait(StreamName=names.ticks_stream, WaiterConfig={"Delay": 0.2})
+    aws.client("s3").create_bucket(Bucket=names.raw_bucket)
+    _clear(names.raw_bucket)
+    return names
+
+
+def test_land_once_partitions_gzips_and_does_not_reland(own_stream: config.Names, tmp_path: Path) -> None:
+    names = own_stream
+    start = utc(2024, 11, 3, 23, 55)  # UTC date 2024-11-03, local (Eastern) too
+    late = utc(2024, 11, 4, 0, 5)  # next UTC date: its own partition
+    records = [
+        json.dumps(tick("PJM", "lmp", "WESTERN HUB", start, 30.0)).encode(),
+        json.dumps(tick("PJM", "lmp", "WESTERN HUB", late, 31.0)).encode(),
+        json.dumps(tick("ERCOT", "load", "ERCOT", start, 40000.0, location_type="system")).encode(),
+        b"not json at all",
+    ]
+    _put(names.ticks_stream, records)
+    home = tmp_path / "home"
+
+    first = land.land_once(names, home=home)
+    assert first["records"] == 3 and first["errors"] == 1
+    raw = _objects(names.raw_bucket, "raw/")
+    partitions = sorted((m.group(1), m.group(2)) for m in (KEY_RE.match(k) for k in raw) if m)
+    assert partitions == [("ERCOT", "2024-11-03"), ("PJM", "2024-11-03"), ("PJM", "2024-11-04")]
+    lines = sorted(line for body in raw.values() for line in gzip.decompress(body).decode().splitlines())
+    assert lines == sorted(r.decode() for r in records[:3])
+    (err_key, err_body), *_ = _objects(names.raw_bucket, "errors/").items()
+    assert err_key.startswith("errors/processing-failed/")
+    error = json.loads(gzip.decompress(err_body))
+    assert error["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed"
+    assert error["rawData"] == "bm90IGpzb24gYXQgYWxs"  # base64 of the original bytes
+
+    # A restart reads from the checkpoint: nothing is landed twice; new records are landed once.
+    again = land.land_once(names, home=home)
+    assert again["records"] == 0 and again["objects"] == 0
+    _put(names.ticks_stream, [json.dumps(tick("PJM", "lmp", "WESTERN HUB", utc(2024, 11, 3, 23, 50), 29.0)).encode()])
+    third = land.land_once(names, home=home)
+    assert third["records"] == 1 and third["objects"] == 1
+    assert len(_objects(names.raw_bucket, "raw/")) == 4
+
+
+def test_buffers_flush_on_age_or_size(batch_stack: config.Names, tmp_path: Path) -> None:
+    now = [0.0]
+    lnd = land.lander(batch_stack, home=tmp_path, clock=lambda: now[0], buffer_bytes=1000)
+    rec: dict[str, Any] = tick("MISO", "lmp", "INDIANA.HUB", utc(2024, 7, 1, 12, 0), 20.0)
+    arrival = datetime(2024, 7, 1, 12, 6, tzinfo=utc(2024, 1, 1).tzinfo)
+    lnd.accept(json.dumps(rec).encode(), arrival)
+    assert not lnd.due()
+    now[0] = 59.9
+    assert not lnd.due()
+    now[0] = 60.0
+    assert lnd.due()  # 60 s buffering hint
+    lnd.buffers.clear()
+    for _ in range(3):
+        lnd.accept(json.dumps(rec).encode(), arrival)
+    assert lnd.due()  # size hint (1000 bytes here, 64 MiB by default)
+    assert land.BUFFER_BYTES == 64 * 1024 * 1024 and land.BUFFER_SECONDS == 60.0
