@@ -51,7 +51,7 @@ LAMBDA_PACKAGES = ("gridtape", "producers", "batch")
 LAMBDA_SUFFIXES = (".py", ".sql", ".json", ".yaml")
 # Glue scripts: source file -> key in the artifacts bucket (uploaded when the file exists).
 GLUE_SCRIPTS = {
-    "streaming/streaming_job.py": "glue/streaming_job.py",
+    "streaming/glue_job.py": "glue/streaming_job.py",
     "batch/compaction_job.py": "glue/compaction_job.py",
 }
 STACK_TIMEOUT_S = 600.0
