@@ -35,7 +35,8 @@ dispatched.
 Locations: the 11 load zones are ``zone``; the external proxy buses H Q (Hydro-Québec),
 NPX (ISO-NE), O H (Ontario) and PJM are ``interface``. NYISO has no trading hubs. Load is
 published per zone; the ``NYISO`` system total is the sum of the 11 zones, emitted only for a
-time stamp where all 11 are present.
+time stamp where all 11 are present. include_nodes changes nothing here: NYISO publishes
+generator-bus prices in a separate file (realtime_gen), not in the zonal response.
 
 published_at: the files carry no publication time; the response's Last-Modified (when the
 static file was last written) is used when sent, else the fetch time.

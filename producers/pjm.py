@@ -14,7 +14,7 @@ rt_marginal_value envelope).
 
 Time: items carry ``datetime_beginning_utc`` (UTC, no offset, interval BEGINNING) next to the
 Eastern ``datetime_beginning_ept``. gridtape reads only the UTC field and filters requests on
-it too, so neither DST day needs special handling: the repeated 01:00 EPT hour is two distinct
+it too (each poll asks for the last hour, so revisions land and a missed poll heals), so neither DST day needs special handling: the repeated 01:00 EPT hour is two distinct
 UTC hours and the skipped spring hour simply has no rows. inst_load stamps are readings;
 gridtape files the reading at T under the 5-minute interval containing T (beginning at T
 floored to 5 minutes), the latest reading winning if two fall in one interval.

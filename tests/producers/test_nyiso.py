@@ -215,8 +215,10 @@ class AskedHttp:
 
 def test_fetch_reads_yesterdays_file_just_after_midnight() -> None:
     http = AskedHttp()
-    SOURCE.fetch("lmp", http, datetime(2025, 11, 3, 5, 3, tzinfo=UTC))  # 00:03 EST
+    got = SOURCE.fetch("lmp", http, datetime(2025, 11, 3, 5, 3, tzinfo=UTC))  # 00:03 EST
     assert http.asked == [LMP_CURRENT_URL, lmp_day_url(day(2025, 11, 2)), lmp_day_url(day(2025, 11, 3))]
+    # today's file not started yet (404) is left out; yesterday's 404 is kept, for parse to report
+    assert [r.url for r in got] == [LMP_CURRENT_URL, lmp_day_url(day(2025, 11, 2))]
     http = AskedHttp()
     SOURCE.fetch("load", http, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))
     assert http.asked == [pal_day_url(day(2025, 6, 10))]
