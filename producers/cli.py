@@ -122,11 +122,9 @@ def _poll(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     try:
-        while not stop.is_set():
-            started = datetime.now(UTC)
-            _print(live.poll_once(started, only_due=True), args.json)
-            stop.wait(max(0.0, args.interval - (datetime.now(UTC) - started).total_seconds()))
-    except KeyboardInterrupt:
+        live.run(args.interval, stop, on_cycle=lambda summaries: _print(summaries, args.json))
+    except KeyboardInterrupt:  # Ctrl-C between or during polls: stop cleanly
+        stop.set()
         print("stopped", file=sys.stderr)
     return 0
 

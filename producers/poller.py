@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -339,13 +339,24 @@ class LivePoller:
             out.extend(self.poll_iso(iso, t))
         return out
 
-    def run(self, interval_s: float, stop: threading.Event, max_cycles: int | None = None) -> int:
-        """Poll every interval until stop is set (Ctrl-C) or max_cycles ran; returns cycles."""
+    def run(
+        self,
+        interval_s: float,
+        stop: threading.Event,
+        max_cycles: int | None = None,
+        on_cycle: Callable[[list[PollSummary]], None] | None = None,
+    ) -> int:
+        """Poll every interval (each ISO no more often than its min_poll_interval_s) until stop
+        is set or max_cycles ran; returns the number of cycles."""
         cycles = 0
         while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
             started = datetime.now(UTC)
-            self.poll_once(started, only_due=True)
+            summaries = self.poll_once(started, only_due=True)
+            if on_cycle:
+                on_cycle(summaries)
             cycles += 1
+            if max_cycles is not None and cycles >= max_cycles:
+                break
             spent = (datetime.now(UTC) - started).total_seconds()
             stop.wait(max(0.0, interval_s - spent))
         return cycles

@@ -29,7 +29,7 @@ from gridtape.errors import TransientError
 
 VALUE_FIELDS: Final = ("lmp", "energy", "congestion", "loss", "load_mw")
 RETENTION_S: Final = 14 * 24 * 3600
-LEASE_S: Final = 5 * 60  # longer than a poll may run (the Lambda timeout is below this)
+LEASE_S: Final = 90  # longer than a poll may run (the Lambda timeout is 55 s); short, so a crash stalls little
 _GET_CHUNK: Final = 100  # BatchGetItem limit
 _PUT_CHUNK: Final = 25  # BatchWriteItem limit
 _MAX_ATTEMPTS: Final = 8

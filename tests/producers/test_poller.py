@@ -269,3 +269,33 @@ def test_real_recordings_publish_once_then_nothing(resources: Resources, iso: st
     second = poll_replay(RECORDINGS, [iso], resources.sinks())
     assert sum(s.published for s in second) == 0
     assert len(resources.stream_records()) == published
+
+
+def test_live_loop_is_bounded_and_respects_each_isos_poll_interval(
+    resources: Resources, tmp_path: Path, fake_isos: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from producers import http as fetch
+
+    today = f"{datetime.now(UTC):%Y%m%d}"  # the live poll asks for today's file
+    rec = fakes.write_recordings(
+        tmp_path, "SPP", [], {("lmp", today): (fakes.csv_body("lmp", fakes.hour_rows()), 200, "text/csv")}
+    )
+    # the live code path, with the transport answering from a recording instead of the network
+    monkeypatch.setattr(
+        poller, "live", lambda iso, rps, secrets=(): fetch.replay(Recordings.load(rec), lambda: datetime.now(UTC))
+    )
+    cycles: list[list[poller.PollSummary]] = []
+    live = poller.LivePoller(["SPP"], resources.sinks())
+    assert live.run(0.0, threading.Event(), max_cycles=3, on_cycle=cycles.append) == 3
+    # first cycle polls both datasets (load has no file today: nothing new); the next two come
+    # within SPP's 60 s etiquette, so they poll nothing
+    assert [[(s.dataset, s.status) for s in c] for c in cycles] == [
+        [("lmp", "published"), ("load", "nothing_new")],
+        [],
+        [],
+    ]
+    stop = threading.Event()
+    stop.set()
+    assert live.run(0.0, stop) == 0
