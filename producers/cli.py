@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import mimetypes
 import sys
 from datetime import UTC, datetime
@@ -100,6 +101,8 @@ def _poll(args: argparse.Namespace) -> int:
     from producers import poller, registry
 
     isos = registry.parse_isos(args.iso)
+    if not args.verbose:  # botocore's "found credentials" lines would drown the poll's own
+        logging.getLogger("botocore").setLevel(logging.WARNING)
     # The embedded stack: AWS_ENDPOINT_URL when set, else the local emulator (which must be up).
     url = aws.endpoint_url() or config.emulator_url()
     emulator.require(url)

@@ -126,7 +126,8 @@ class KinesisPublisher:
             errors: Counter[str] = Counter()
             for attempt in range(self.max_attempts):
                 if attempt:
-                    retried += len(pending) if attempt == 1 else 0
+                    if attempt == 1:  # count each entry that needed a retry once
+                        retried += len(pending)
                     self.sleep(min(self.max_delay, self.base_delay * 2**attempt) * random.uniform(0.5, 1.0))
                 requests += 1
                 ok, pending, errors = self._put(pending)
