@@ -206,3 +206,18 @@ def test_real_module_contains_broken_bodies(
     assert all(s.quarantined and s.url and s.error for s in failed)
     assert {r["iso"] for r in resources.stream_records()} == {other}
     assert [s.published for s in summaries if s.iso == other] == [24, 12]
+
+
+def test_quarantine_key_layout_and_extension() -> None:
+    from producers import quarantine
+
+    at = datetime(2025, 6, 10, 18, 42, 7, 123456, tzinfo=UTC)
+    body_key, sidecar_key = quarantine.keys("CAISO", "lmp", at, "zip")
+    assert body_key == "quarantine/iso=CAISO/date=2025-06-10/184207.123Z-lmp.zip"
+    assert sidecar_key == body_key + ".json"
+    # the body's own bytes win over a Content-Type that lies
+    assert quarantine.extension("application/zip", "https://x/a.zip", HTML_ERROR) == "html"
+    assert quarantine.extension("text/csv", "https://x/a", b"PK\x03\x04rest") == "zip"
+    assert quarantine.extension("application/json; charset=utf-8", "https://x/a", b"{") == "json"
+    assert quarantine.extension(None, "https://x/report.xml?x=1", b"<?xml") == "xml"
+    assert quarantine.extension(None, "https://x/download", b"") == "bin"
