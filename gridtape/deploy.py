@@ -363,7 +363,7 @@ def deploy(names: config.Names, *, template_path: Path = TEMPLATE, timeout_s: fl
         # A failed create leaves nothing worth keeping (and moto leaves a half-built stack in
         # CREATE_IN_PROGRESS forever): delete it and start again.
         log.warning("stack %s is %s; deleting it and creating it again", names.stack, stack["StackStatus"])
-        _delete(names.stack, timeout_s)
+        _delete(names.stack, timeout_s, packaged, resolver)
         stack = None
 
     action = "create"
@@ -385,7 +385,7 @@ def deploy(names: config.Names, *, template_path: Path = TEMPLATE, timeout_s: fl
         else:
             detail = _failure_detail(names.stack, packaged, resolver)
             if action == "create":
-                _delete_quietly(names.stack, timeout_s)
+                _delete_quietly(names.stack, timeout_s, packaged, resolver)
             raise DeployError(
                 f"{action} of stack {names.stack} failed: {exc}" + (f" — {detail}" if detail else "")
             ) from exc
@@ -415,18 +415,50 @@ def _physical_ids(stack_name: str) -> dict[str, str]:
     return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in rows if r.get("LogicalResourceId")}
 
 
-def _delete(stack_name: str, timeout_s: float) -> None:
+def _delete(stack_name: str, timeout_s: float, template: dict[str, Any], resolver: Resolver) -> None:
+    """Delete a dead stack, then its DeletionPolicy: Retain leftovers: CloudFormation keeps
+    them (so does moto), and a bucket or table left behind makes the next CreateStack fail
+    with "already exists". Only ever called for the emulator's stack."""
     aws.client("cloudformation").delete_stack(StackName=stack_name)
     deadline = time.monotonic() + timeout_s
     while _stack(stack_name) is not None:
         if time.monotonic() > deadline:
             raise DeployError(f"stack {stack_name} was not deleted within {timeout_s:.0f}s")
         time.sleep(_POLL_S)
+    _purge_retained(template, resolver)
 
 
-def _delete_quietly(stack_name: str, timeout_s: float) -> None:
+def _purge_retained(template: dict[str, Any], resolver: Resolver) -> None:
+    s3, ddb = aws.client("s3"), aws.client("dynamodb")
+    for lid, res in template["Resources"].items():
+        if res.get("DeletionPolicy") != "Retain" or not resolver.condition(res.get("Condition")):
+            continue
+        props = res.get("Properties", {})
+        try:
+            if res["Type"] == "AWS::S3::Bucket":
+                bucket = resolver.resolve(props["BucketName"])
+                for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                    doomed = [
+                        {"Key": v["Key"], "VersionId": v["VersionId"]}
+                        for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                    ]
+                    if doomed:
+                        s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed})
+                s3.delete_bucket(Bucket=bucket)
+            elif res["Type"] == "AWS::DynamoDB::Table":
+                ddb.delete_table(TableName=resolver.resolve(props["TableName"]))
+            else:
+                continue  # e.g. the KMS key: unnamed, so a new one never collides with it
+        except ClientError as exc:
+            if "NoSuchBucket" in str(exc) or "ResourceNotFound" in str(exc):
+                continue
+            raise
+        log.warning("removed %s left behind by the deleted stack (DeletionPolicy: Retain)", lid)
+
+
+def _delete_quietly(stack_name: str, timeout_s: float, template: dict[str, Any], resolver: Resolver) -> None:
     try:
-        _delete(stack_name, timeout_s)
+        _delete(stack_name, timeout_s, template, resolver)
     except (ClientError, DeployError) as exc:  # the original failure is the one to report
         log.warning("could not delete half-created stack %s: %s", stack_name, exc)
 

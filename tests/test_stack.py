@@ -153,6 +153,12 @@ def test_a_failed_create_names_the_resource_and_cleans_up(stack: Any, tmp_path: 
     with pytest.raises(deploy.DeployError, match=r"AlertsTopic \(AWS::SNS::Topic"):
         deploy.deploy(names, template_path=template)
     assert deploy._stack(names.stack) is None
+    # The buckets and table created before the failure are DeletionPolicy: Retain; they were
+    # removed too, so the fixed template deploys (instead of failing on "already exists").
+    template.write_text(text)
+    deploy.deploy(names, template_path=template)
+    assert ("AWS::SNS::Topic", names.alerts_topic) in _rows(names)
+    aws.client("cloudformation").delete_stack(StackName=names.stack)
 
 
 # ----------------------------------------------------------------------------- CLI lifecycle
