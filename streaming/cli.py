@@ -62,10 +62,10 @@ def _run(args: argparse.Namespace) -> int:
         if not args.from_dir.is_dir():
             raise GridtapeError(f"--from-dir {args.from_dir}: not a folder")
         from gridtape.spark import local_session
-        from streaming.job import run_files
+        from streaming.job import QUIET, run_files
 
         counts = run_files(
-            local_session("gridtape-stream"),
+            local_session("gridtape-stream", extra=QUIET),
             args.from_dir,
             args.out,
             params,
@@ -79,13 +79,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from gridtape import aws, config, emulator
     from gridtape.spark import local_session
-    from streaming.job import run_kinesis
+    from streaming.job import QUIET, run_kinesis
 
     url = aws.endpoint_url() or config.emulator_url()
     emulator.require(url)
     aws.use_emulator(url)
     counts = run_kinesis(
-        local_session("gridtape-stream"),
+        local_session("gridtape-stream", extra=QUIET),
         params,
         names=config.names(args.env),
         checkpoint=args.checkpoint,

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 Writer = Callable[[str, int, Sequence[dict[str, Any]]], None]
 _POLL_S = 0.1
+# Session settings of the local runner: no console progress bars in a long-running command.
+QUIET = {"spark.ui.showConsoleProgress": "false"}
 # --flush: an end-of-input tick this far in the future moves the watermark past every open
 # window; its own windows end later still, so they are never emitted.
 FLUSH_LOCATION = "__gridtape_end_of_input__"
@@ -145,7 +147,14 @@ def run_query(
                     last_input = time.monotonic()
             if max_batches is not None and counts.batches >= max_batches:
                 break
-            if until_idle_s is not None and time.monotonic() - last_input >= until_idle_s:
+            # Idle: a batch has run (so the source is up), none is running now, and none brought
+            # input for until_idle_s.
+            if (
+                until_idle_s is not None
+                and seen
+                and time.monotonic() - last_input >= until_idle_s
+                and not query.status.get("isTriggerActive")
+            ):
                 break
             if stop is not None and stop():
                 break
@@ -210,7 +219,7 @@ def run_kinesis(
     )
     result = counts.as_dict()
     result.update(
-        {k: v for k, v in asdict(sinks.counts).items() if k in {"parquet_objects", "kinesis_records"}},
+        {k: v for k, v in asdict(sinks.counts).items() if k != "per_batch"},
         analytics_stream=names.analytics_stream,
         curated_bucket=names.curated_bucket,
     )
@@ -224,7 +233,9 @@ def run_embedded(max_batches: int | None = None, until_idle_s: float | None = No
 
     if max_batches is None and until_idle_s is None:
         until_idle_s = 10.0
-    return run_kinesis(local_session("gridtape-stream"), max_batches=max_batches, until_idle_s=until_idle_s)
+    return run_kinesis(
+        local_session("gridtape-stream", extra=QUIET), max_batches=max_batches, until_idle_s=until_idle_s
+    )
 
 
 def stage_files(src: Path, staging: Path, flush: bool) -> list[Path]:

@@ -96,3 +96,23 @@ def batches(seed: int = 7) -> list[list[dict[str, Any]]]:
 
 def flat(bs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return [t for b in bs for t in b]
+
+
+def ordered_chunks(seed: int = 11) -> list[list[dict[str, Any]]]:
+    """One chunk per hour, each in event-time order, with a revision (5-10 minutes back, so
+    within the watermark) at its end. Never late however the chunks are cut into micro-batches,
+    so any run over them must produce the same records: the kill-and-restart input."""
+    series = prices(seed)
+    out = []
+    for h in range(HOURS):
+        chunk = [
+            price_tick(iso, loc, i, series[(iso, loc)][i])
+            for i in range(h * PER_HOUR, (h + 1) * PER_HOUR)
+            for iso, loc in LOCATIONS
+        ]
+        iso, loc = LOCATIONS[h % len(LOCATIONS)]
+        chunk.append(
+            price_tick(iso, loc, h * PER_HOUR + 10, series[(iso, loc)][h * PER_HOUR + 10] + 7.0, published_delay_s=240)
+        )
+        out.append(chunk)
+    return out

@@ -108,41 +108,22 @@ def test_flush_emits_open_windows_and_two_files_per_trigger(spark: Any, tmp_path
     assert any(r["window_minutes"] == 1440 for r in got)
 
 
-def test_cli_from_dir(tmp_path: Path) -> None:
-    """`gridtape stream --from-dir` end to end in its own process (its own SparkSession)."""
-    import subprocess
-    import sys
+def test_cli_from_dir(spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: Any) -> None:
+    """`gridtape stream --from-dir` through the CLI entry point (in this process, so it reuses
+    the session's SparkSession instead of starting a JVM)."""
+    from gridtape.cli import main
 
     batches = scenario.batches()
     _write_batches(tmp_path / "in", batches)
     out = tmp_path / "vol.jsonl"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gridtape.cli",
-            "stream",
-            "--from-dir",
-            str(tmp_path / "in"),
-            "--max-files-per-trigger",
-            "1",
-            "--out",
-            str(out),
-            "--window",
-            "60/5",
-            "--watermark",
-            "15",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    args = ["stream", "--from-dir", str(tmp_path / "in"), "--max-files-per-trigger", "1", "--out", str(out)]
+    assert main([*args, "--window", "60/5", "--watermark", "15"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["late_dropped"] == 1
-    assert "ticks later than the watermark" in proc.stderr
+    assert "1 ticks later than the watermark" in caplog.text
     want, _ = reference.volatility(batches, ((60, 5),), 15)
     reference.assert_matches([json.loads(line) for line in out.read_text().splitlines()], want)
+    assert main(["stream", "--from-dir", str(tmp_path / "in"), "--flush"]) == 1  # --out is required
 
 
 def test_window_spec_parsing() -> None:
