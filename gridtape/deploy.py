@@ -49,6 +49,8 @@ ASL_KEY = "statemachines/nightly.asl.json"
 # the third-party dependencies in its release build, see infra/README.md).
 LAMBDA_PACKAGES = ("gridtape", "producers", "batch")
 LAMBDA_SUFFIXES = (".py", ".sql", ".json", ".yaml")
+# Recorded ISO responses replay the APIs offline (tests, demo); a deployed poller never reads them.
+LAMBDA_EXCLUDE_DIRS = frozenset({"__pycache__", "recordings"})
 # Glue scripts: source file -> key in the artifacts bucket (uploaded when the file exists).
 GLUE_SCRIPTS = {
     "streaming/glue_job.py": "glue/streaming_job.py",
@@ -632,7 +634,11 @@ def build_lambda_zip(root: Path = REPO) -> bytes:
         for package_name in LAMBDA_PACKAGES:
             base = root / package_name
             for path in sorted(base.rglob("*")):
-                if path.is_file() and path.suffix in LAMBDA_SUFFIXES and "__pycache__" not in path.parts:
+                if (
+                    path.is_file()
+                    and path.suffix in LAMBDA_SUFFIXES
+                    and not LAMBDA_EXCLUDE_DIRS & set(path.relative_to(root).parts)
+                ):
                     info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
                     info.external_attr = 0o644 << 16
                     zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
