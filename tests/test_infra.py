@@ -392,3 +392,31 @@ def test_outputs_cover_names(template: dict[str, Any]) -> None:
         "WarehouseFunctionArn",
     ):
         assert key in outputs
+
+
+# ----------------------------------------------------------------------------- artifacts
+
+
+def test_lambda_handlers_exist_and_are_in_the_zip(template: dict[str, Any]) -> None:
+    import importlib
+    import io
+    import zipfile
+
+    zipped = deploy.build_lambda_zip()
+    assert deploy.build_lambda_zip() == zipped, "the zip must be byte-identical for the same source"
+    members = set(zipfile.ZipFile(io.BytesIO(zipped)).namelist())
+    for lid, fn in _resources(template, "AWS::Lambda::Function").items():
+        module, _, attr = fn["Properties"]["Handler"].rpartition(".")
+        assert callable(getattr(importlib.import_module(module), attr)), lid
+        assert module.replace(".", "/") + ".py" in members, lid
+    assert not any("/recordings/" in m for m in members)
+
+
+def test_glue_scripts_exist_where_the_jobs_expect_them(template: dict[str, Any]) -> None:
+    names = config.Names(env="dev", account=ACCOUNT)
+    r = _resolver(template, names)
+    uploaded = {f"s3://{names.artifacts_bucket}/{key}" for key in deploy.GLUE_SCRIPTS.values()}
+    for lid in ("StreamingJob", "CompactionJob"):
+        assert r.resolve(template["Resources"][lid]["Properties"]["Command"]["ScriptLocation"]) in uploaded
+    for source in deploy.GLUE_SCRIPTS:
+        assert (deploy.REPO / source).is_file(), source
