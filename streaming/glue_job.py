@@ -162,8 +162,8 @@ def late_tick_listener(namespace: str, job_name: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from awsglue.context import GlueContext  # type: ignore[import-not-found]
-    from awsglue.job import Job  # type: ignore[import-not-found]
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
     from pyspark.context import SparkContext
 
     from streaming.job import RunCounts, foreach_batch, volatility_stream
