@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from gridtape import aws, config
+from gridtape import aws, config, emulator
 from gridtape.errors import GridtapeError
 
 log = logging.getLogger(__name__)
@@ -259,6 +259,9 @@ def package(template: dict[str, Any], template_dir: Path, resolver: Resolver) ->
 # --------------------------------------------------------------------------- stack
 
 
+_REBUILD = "rebuild the emulator stack with `gridtape stack down && gridtape stack up`"
+
+
 def _stack(name: str) -> dict[str, Any] | None:
     try:
         stacks = aws.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
@@ -266,6 +269,8 @@ def _stack(name: str) -> dict[str, Any] | None:
         if "does not exist" in str(exc):
             return None
         raise
+    except BotoCoreError as exc:  # moto answers HTML 500s once a stack's record is corrupt
+        raise DeployError(f"the emulator cannot describe stack {name} ({exc}); {_REBUILD}") from exc
     live = [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"]
     return live[0] if live else None
 
@@ -380,6 +385,7 @@ def deploy(names: config.Names, *, template_path: Path = TEMPLATE, timeout_s: fl
                 action = "none"
             else:
                 action = "update"
+                _refuse_updates_moto_cannot_apply(names.stack, current, packaged)
                 cfn.update_stack(StackName=names.stack, TemplateBody=body, Parameters=cfn_params, Tags=tags)
     except ClientError as exc:
         if action == "update" and "No updates are to be performed" in str(exc):
@@ -402,12 +408,42 @@ def deploy(names: config.Names, *, template_path: Path = TEMPLATE, timeout_s: fl
     physical = _physical_ids(names.stack)
     missing = [lid for lid in _expected_resources(packaged, resolver) if lid not in physical]
     if missing:
-        raise DeployError(f"stack {names.stack} is complete but lacks {', '.join(missing)} (emulator skipped them)")
+        what = ", ".join(f"{lid} ({packaged['Resources'][lid]['Type']})" for lid in missing)
+        hint = f"; {_REBUILD}" if action == "update" else ""
+        raise DeployError(f"after {action}, stack {names.stack} lacks {what}{hint}")
     live = Resolver(template, params, names.account, config.region(), physical)
     _top_up(template, live)
     _ensure_state_machines(packaged, live)
     upload_artifacts(names, template_path)
     _check_names(names)
+
+
+def _refuse_updates_moto_cannot_apply(stack_name: str, current: dict[str, Any], new: dict[str, Any]) -> None:
+    """moto's CloudFormation has no update for some types (KMS key, DynamoDB table, log group,
+    Lambda permission): an UpdateStack that modifies one drops it from the stack record and
+    leaves the stack undescribable. Say so before breaking the stack."""
+    url = aws.endpoint_url()
+    if not url or not emulator.is_moto(url):
+        return
+    try:
+        from moto.cloudformation.parsing import get_model_map
+    except ImportError:  # a moto server gridtape did not start, without moto installed here
+        return
+    models = get_model_map()
+    old_res, new_res = current.get("Resources", {}), new["Resources"]
+    stuck = [
+        f"{lid} ({res['Type']})"
+        for lid, res in new_res.items()
+        if lid in old_res
+        and old_res[lid] != res
+        and res["Type"] in models
+        and hasattr(models[res["Type"]].update_from_cloudformation_json, "__isabstractmethod__")
+    ]
+    if stuck:
+        raise DeployError(
+            f"stack {stack_name}: the template changes {', '.join(stuck)}, which moto's CloudFormation "
+            f"cannot update in place; {_REBUILD} (the emulator's data goes with it)"
+        )
 
 
 def _physical_ids(stack_name: str) -> dict[str, str]:

@@ -44,7 +44,7 @@ def answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _is_moto(url: str) -> bool:
+def is_moto(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/moto-api/config", timeout=2) as resp:
             return resp.status < 300
@@ -54,7 +54,7 @@ def _is_moto(url: str) -> bool:
 
 def enable_state_machine_execution(url: str) -> None:
     """moto only runs ASL (instead of faking SUCCEEDED) when told to; LocalStack always does."""
-    if not _is_moto(url):
+    if not is_moto(url):
         return
     body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
     req = urllib.request.Request(

@@ -211,3 +211,20 @@ def test_cli_stack_up_status_down_leaves_no_process(tmp_path: Path) -> None:
     finally:
         if pid is not None and not _gone(pid):  # only the process this test started
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_an_update_moto_cannot_apply_is_refused_before_it_breaks_the_stack(stack: Any, tmp_path: Path) -> None:
+    names = config.Names(env="frozen", account=stack.names.account)
+    deploy.deploy(names)
+    try:
+        template = _copy_source(tmp_path)
+        text = template.read_text()
+        edited = text.replace("      RetentionInDays: 90\n", "      RetentionInDays: 60\n")
+        assert edited != text
+        template.write_text(edited)
+        with pytest.raises(deploy.DeployError, match=r"NightlyLogGroup \(AWS::Logs::LogGroup\).*stack down"):
+            deploy.deploy(names, template_path=template)
+        assert deploy._stack(names.stack)["StackStatus"] == "CREATE_COMPLETE"  # still intact
+        deploy.deploy(names)  # the unchanged template is still a no-op
+    finally:
+        aws.client("cloudformation").delete_stack(StackName=names.stack)
