@@ -35,7 +35,7 @@ lint: install $(TOOLS)/.stamp
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint infra/*.yaml
-	$(TOOLS)/bin/checkov --quiet --compact -d infra --framework cloudformation
+	$(TOOLS)/bin/checkov --quiet --compact --skip-download -d infra --framework cloudformation
 
 bench: install
 	$(BIN)/python -c "import gridstatus" 2>/dev/null || $(BIN)/pip install -q --no-deps -r bench/requirements-gridstatus.txt
