@@ -13,6 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -111,6 +112,7 @@ VOLATILITY: Final = RecordContract(
 _TS_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 
 
+@lru_cache(maxsize=65536)  # a response repeats each interval time once per location
 def format_ts(value: datetime) -> str:
     """UTC datetime -> wire string. Naive datetimes are refused: every time must know its zone."""
     if value.tzinfo is None:

@@ -85,8 +85,10 @@ def records(header: Sequence[str], rows: Iterable[Sequence[Any]], required: Iter
             raise FormatError(f"row {n} is not a list of fields")
         if len(row) != len(header):
             raise FormatError(f"row {n} has {len(row)} fields, header has {len(header)} (truncated?)")
-        # JSON rows may hold numbers: cells are kept as text, number() parses them.
-        out.append(dict(zip(header, (c.strip() if isinstance(c, str) else str(c) for c in row), strict=True)))
+        try:
+            out.append(dict(zip(header, map(str.strip, row), strict=True)))
+        except TypeError:  # JSON rows may hold numbers: cells are kept as text, number() parses them
+            out.append(dict(zip(header, (c.strip() if isinstance(c, str) else str(c) for c in row), strict=True)))
     return out
 
 
