@@ -12,12 +12,11 @@ after a crash Spark replays the last planned batch with the same batchId and the
      attempt died mid-publish: read the stream back from the intent's time and publish only
      the records whose id (the volatility natural key) is not there yet;
   3. publish, retrying only the entries PutRecords reports as failed, then write `done`.
-  Every record also carries a deterministic id in its partition key's companion field
-  (`iso:location` partition key, natural key = iso, market, location, window_start,
-  window_end), so a consumer can de-duplicate too.
+  Each record's id is its natural key (iso, market, location, window_start, window_end), part
+  of the record itself, so a consumer can de-duplicate too (partition key: iso:location).
 
-Rows arrive as Spark Rows with timestamps as microseconds since the epoch (see
-job.to_wire_rows), which keeps them UTC whatever the driver's local zone is.
+Records arrive as dicts with aware UTC datetimes (job.collect_records moves timestamps out of
+Spark as epoch microseconds, which keeps them UTC whatever the driver's local zone is).
 """
 
 from __future__ import annotations

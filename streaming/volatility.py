@@ -199,11 +199,16 @@ _LOGS = (
 )
 
 
-def _sample_std(col: str) -> str:
+def _mean(col: str) -> str:
+    # CASE: an empty array has no mean, and ANSI mode (Spark 4's default) raises on x / 0.
+    return f"CASE WHEN size({col}) > 0 THEN aggregate({col}, 0D, (acc, x) -> acc + x) / size({col}) END"
+
+
+def _sample_std(col: str, mean_col: str) -> str:
     """Two-pass sample standard deviation of an array column (null under 2 elements): the mean
-    first, then the squared deviations, which keeps full double precision."""
-    mean = f"(aggregate({col}, 0D, (acc, x) -> acc + x) / size({col}))"
-    ss = f"aggregate({col}, 0D, (acc, x) -> acc + (x - {mean}) * (x - {mean}))"
+    (a column of its own, so it is computed once, not once per element) and then the squared
+    deviations from it, which keeps full double precision."""
+    ss = f"aggregate({col}, 0D, (acc, x) -> acc + (x - {mean_col}) * (x - {mean_col}))"
     return f"CASE WHEN size({col}) >= 2 THEN sqrt({ss} / (size({col}) - 1)) END"
 
 
@@ -218,6 +223,8 @@ def window_stats(grouped: Any) -> Any:
         .withColumn("p", F.expr("transform(s, x -> x.lmp)"))
         .withColumn("d", F.expr(_DIFFS))
         .withColumn("r", F.expr(_LOGS))
+        .withColumn("d_mean", F.expr(_mean("d")))
+        .withColumn("r_mean", F.expr(_mean("r")))
     )
     out = latest.select(
         "iso",
@@ -233,9 +240,9 @@ def window_stats(grouped: Any) -> Any:
         F.expr("element_at(p, -1)").alias("price_last"),
         F.expr("array_min(p)").alias("price_min"),
         F.expr("array_max(p)").alias("price_max"),
-        F.expr("aggregate(p, 0D, (acc, x) -> acc + x) / size(p)").alias("price_mean"),
-        F.expr(_sample_std("r")).alias("vol_log"),
-        F.expr(_sample_std("d")).alias("vol_abs"),
+        F.expr(_mean("p")).alias("price_mean"),
+        F.expr(_sample_std("r", "r_mean")).alias("vol_log"),
+        F.expr(_sample_std("d", "d_mean")).alias("vol_abs"),
         F.current_timestamp().alias("computed_at"),
     )
     assert tuple(out.columns) == VOLATILITY.names, out.columns
