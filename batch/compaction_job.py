@@ -60,13 +60,12 @@ def main(argv: list[str]) -> None:  # pragma: no cover - runs on Glue only
     days = _days.day_range(first, _days.parse_day(args.end_date) if args.end_date else first)
     store = compaction.Store(args.raw_bucket, args.curated_bucket)
     raw = [f"s3://{args.raw_bucket}/{k}" for k in store.raw_keys(_days.raw_dates_for(days))]
-    curated, rejects = compaction.transform_compact(
-        compaction.read_lines(spark, raw), compaction.CompactParams(tuple(days))
-    )
     run_id = compaction.new_run_id()
     staging = f"s3://{args.curated_bucket}/tmp/compaction/{run_id}"
-    compaction.write_staged(curated, rejects, staging)
-    print(json.dumps({"run_id": run_id, "manifests": _s3_publish(store, staging, days, run_id)}))
+    lines = compaction.read_lines(spark, raw)
+    per_iso, n_rejects = compaction.transform_and_write(spark, lines, compaction.CompactParams(tuple(days)), staging)
+    manifests = _s3_publish(store, staging, days, run_id)
+    print(json.dumps({"run_id": run_id, "rows": per_iso, "rejects": n_rejects, "manifests": manifests}))
 
 
 if __name__ == "__main__":  # pragma: no cover
