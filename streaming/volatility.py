@@ -156,7 +156,7 @@ def expand_windows(prices: Any, params: VolatilityParams) -> Any:
         "market",
         "location",
         F.explode(F.expr(windows)).alias("win"),
-        # Field order matters: array_sort orders structs field by field, so sorting puts each
+        # Field order matters: sort_array orders structs field by field, so sorting puts each
         # interval's revisions together with the winning one last.
         F.struct("interval_start", "published_at", "ingested_at", "lmp").alias("o"),
     ).select(
@@ -218,7 +218,7 @@ def window_stats(grouped: Any) -> Any:
     from pyspark.sql import functions as F
 
     latest = (
-        grouped.withColumn("s", F.expr("array_sort(obs)"))
+        grouped.withColumn("s", F.expr("sort_array(obs)"))
         .withColumn("s", F.expr(_LATEST))
         .withColumn("p", F.expr("transform(s, x -> x.lmp)"))
         .withColumn("d", F.expr(_DIFFS))
