@@ -5,14 +5,39 @@
 -- Parameters (sqlglot placeholders): :trade_date, :manifest_url.
 -- DELETE, not TRUNCATE: TRUNCATE commits the open transaction in Redshift.
 DELETE FROM stg_ticks;
+DELETE FROM stg_prices;
+DELETE FROM stg_load;
+DELETE FROM stg_locations;
 
 COPY stg_ticks FROM :manifest_url IAM_ROLE default FORMAT AS PARQUET MANIFEST;
 
 -- A manifest names exactly one day, but guard anyway: the facts take only that day.
 DELETE FROM stg_ticks WHERE trade_date <> CAST(:trade_date AS DATE);
 
+-- MERGE's source must be a table in Redshift: split staging per target first.
+INSERT INTO stg_prices (
+    iso, market, location, location_type, interval_start, interval_end, trade_date,
+    lmp, energy, congestion, loss, published_at, ingested_at, source
+)
+SELECT iso, market, location, location_type, interval_start, interval_end, trade_date,
+    lmp, energy, congestion, loss, published_at, ingested_at, source
+FROM stg_ticks WHERE dataset = 'lmp';
+
+INSERT INTO stg_load (
+    iso, market, location, location_type, interval_start, interval_end, trade_date,
+    load_mw, published_at, ingested_at, source
+)
+SELECT iso, market, location, location_type, interval_start, interval_end, trade_date,
+    load_mw, published_at, ingested_at, source
+FROM stg_ticks WHERE dataset = 'load';
+
+INSERT INTO stg_locations (iso, location, location_type, first_date, last_date)
+SELECT iso, location, MAX(location_type), MIN(trade_date), MAX(trade_date)
+FROM stg_ticks
+GROUP BY iso, location;
+
 MERGE INTO prices
-USING (SELECT * FROM stg_ticks WHERE dataset = 'lmp') AS s
+USING stg_prices AS s
 ON prices.iso = s.iso AND prices.market = s.market AND prices.location = s.location
     AND prices.interval_start = s.interval_start
 WHEN MATCHED THEN UPDATE SET
@@ -28,7 +53,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 
 MERGE INTO load_mw
-USING (SELECT * FROM stg_ticks WHERE dataset = 'load') AS s
+USING stg_load AS s
 ON load_mw.iso = s.iso AND load_mw.market = s.market AND load_mw.location = s.location
     AND load_mw.interval_start = s.interval_start
 WHEN MATCHED THEN UPDATE SET
@@ -43,12 +68,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 
 MERGE INTO locations
-USING (
-    SELECT iso, location, MAX(location_type) AS location_type, MIN(trade_date) AS first_date,
-        MAX(trade_date) AS last_date
-    FROM stg_ticks
-    GROUP BY iso, location
-) AS s
+USING stg_locations AS s
 ON locations.iso = s.iso AND locations.location = s.location
 WHEN MATCHED THEN UPDATE SET
     location_type = s.location_type,
@@ -58,3 +78,6 @@ WHEN NOT MATCHED THEN INSERT (iso, location, location_type, first_date, last_dat
 VALUES (s.iso, s.location, s.location_type, s.first_date, s.last_date);
 
 DELETE FROM stg_ticks;
+DELETE FROM stg_prices;
+DELETE FROM stg_load;
+DELETE FROM stg_locations;

@@ -29,6 +29,47 @@ CREATE TABLE IF NOT EXISTS stg_ticks (
     trade_date     DATE             NOT NULL
 ) DISTSTYLE EVEN;
 
+-- Per-target staging: Redshift's MERGE takes a table as its source (not a subquery, view or
+-- CTE), so the load splits stg_ticks into these inside its transaction.
+CREATE TABLE IF NOT EXISTS stg_prices (
+    iso            VARCHAR(8)       NOT NULL,
+    market         VARCHAR(8)       NOT NULL,
+    location       VARCHAR(128)     NOT NULL,
+    location_type  VARCHAR(16)      NOT NULL,
+    interval_start TIMESTAMP        NOT NULL,
+    interval_end   TIMESTAMP        NOT NULL,
+    trade_date     DATE             NOT NULL,
+    lmp            DOUBLE PRECISION NOT NULL,
+    energy         DOUBLE PRECISION,
+    congestion     DOUBLE PRECISION,
+    loss           DOUBLE PRECISION,
+    published_at   TIMESTAMP        NOT NULL,
+    ingested_at    TIMESTAMP        NOT NULL,
+    source         VARCHAR(1024)    NOT NULL
+) DISTKEY (interval_start) SORTKEY (interval_start, iso, location);
+
+CREATE TABLE IF NOT EXISTS stg_load (
+    iso            VARCHAR(8)       NOT NULL,
+    market         VARCHAR(8)       NOT NULL,
+    location       VARCHAR(128)     NOT NULL,
+    location_type  VARCHAR(16)      NOT NULL,
+    interval_start TIMESTAMP        NOT NULL,
+    interval_end   TIMESTAMP        NOT NULL,
+    trade_date     DATE             NOT NULL,
+    load_mw        DOUBLE PRECISION NOT NULL,
+    published_at   TIMESTAMP        NOT NULL,
+    ingested_at    TIMESTAMP        NOT NULL,
+    source         VARCHAR(1024)    NOT NULL
+) DISTKEY (interval_start) SORTKEY (interval_start, iso, location);
+
+CREATE TABLE IF NOT EXISTS stg_locations (
+    iso            VARCHAR(8)       NOT NULL,
+    location       VARCHAR(128)     NOT NULL,
+    location_type  VARCHAR(16)      NOT NULL,
+    first_date     DATE             NOT NULL,
+    last_date      DATE             NOT NULL
+) DISTSTYLE ALL;
+
 CREATE TABLE IF NOT EXISTS prices (
     iso            VARCHAR(8)       NOT NULL,
     market         VARCHAR(8)       NOT NULL,

@@ -94,3 +94,10 @@ def test_load_binds_the_day_and_manifest_as_literals() -> None:
     merges = [s for s in stmts if isinstance(s, exp.Merge)]
     assert [m.this.name for m in merges] == ["prices", "load_mw", "locations"]
     assert json.dumps([s.sql("redshift") for s in stmts]).count("CAST('2024-11-03' AS DATE)") == 1
+
+
+def test_merge_sources_are_tables() -> None:
+    """Redshift's MERGE refuses a subquery, view or CTE as its source."""
+    for stmt in warehouse.statements("load.sql"):
+        if isinstance(stmt, exp.Merge):
+            assert isinstance(stmt.args["using"], exp.Table), stmt.sql("redshift")[:120]
