@@ -166,7 +166,7 @@ def test_success_path_from_the_schedule(machine: dict[str, Any]) -> None:
     assert msg["status"] == "SUCCEEDED" and msg["date"] == DAY
     assert msg["subject"] == f"gridtape nightly {DAY} SUCCEEDED"
     assert msg["compaction"]["state"] == "SUCCEEDED" and msg["compaction"]["job_run_id"].startswith("jr_")
-    assert msg["load"] == {"tables": _load_payload()["tables"]}
+    assert msg["load"] == {"result": _load_payload()}
 
 
 def test_failed_checks_fail_the_run_with_the_checks_message(machine: dict[str, Any]) -> None:
