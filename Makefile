@@ -37,8 +37,9 @@ lint: install $(TOOLS)/.stamp
 	$(BIN)/cfn-lint infra/*.yaml
 	$(TOOLS)/bin/checkov --quiet --compact --skip-download -d infra --framework cloudformation
 
+# The benchmark peers (gridstatus) are an extra, installed only here.
 bench: install
-	$(BIN)/python -c "import gridstatus" 2>/dev/null || $(BIN)/pip install -q --no-deps -r bench/requirements-gridstatus.txt
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 stack-up: install
