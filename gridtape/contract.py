@@ -13,8 +13,8 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 from gridtape.errors import ContractError

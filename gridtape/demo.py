@@ -37,10 +37,9 @@ def _done(t0: float) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from batch import land, nightly
+    from gridtape.contract import ISOS
     from producers.poller import poll_replay, summary_table
     from streaming.job import run_embedded
-
-    from gridtape.contract import ISOS
 
     t0 = _step("stack up: emulator + CloudFormation deploy of infra/gridtape.yaml")
     info = stack.up()
@@ -98,7 +97,9 @@ def _batch_line(summary: dict[str, Any]) -> str:
     line = f"{summary['status']}: {summary.get('compaction', {}).get('rows', 0)} rows compacted, {checks.get('checked', 0)} checks"
     if failed:
         first = failed[0]
-        line += f"; {len(failed)} failed, e.g. {first['iso']} {first['dataset']} {first['check']}: {first['detail'][:160]}"
+        line += (
+            f"; {len(failed)} failed, e.g. {first['iso']} {first['dataset']} {first['check']}: {first['detail'][:160]}"
+        )
     return line
 
 
