@@ -36,7 +36,11 @@ def main(argv: list[str]) -> int:
             failed.append(path.stem)
     out = HERE / "results" / "latest.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+    rows = [r.as_dict() for r in results]
+    if only and out.exists():  # a partial run replaces its own rows and keeps the others'
+        fresh = {r["name"] for r in rows}
+        rows = [r for r in json.loads(out.read_text()) if r["name"] not in fresh] + rows
+    out.write_text(json.dumps(rows, indent=2) + "\n")
     meta = f"{datetime.now(UTC):%Y-%m-%d %H:%M}Z, {platform.machine()}, python {platform.python_version()}"
     print(f"\nbench results ({meta}) -> {out.relative_to(HERE.parent)}")
     header = f"{'name':<46} {'value':>14} {'unit':<12} {'peer':<22} {'peer_value':>12} {'ratio':>8}"
