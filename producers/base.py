@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from gridtape.errors import SourceError
+from producers.formats import FormatError
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,21 @@ class IsoSource(ABC):
     def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
         """Fetch what is newest at `now` (UTC): the responses parse() needs."""
 
-    @abstractmethod
     def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        """Turn responses into tick records. Pure; raises SourceError naming ISO, URL, reason."""
+        """Turn responses into tick records. Pure; raises SourceError naming ISO, URL, reason.
+
+        The default parses each response on its own with `_parse_<dataset>(response)`; ISOs
+        whose responses only make sense together (paging, a list plus documents) override it."""
+        parse_one = getattr(self, f"_parse_{dataset}", None)
+        if dataset not in self.datasets or parse_one is None:
+            raise self.error(dataset, responses[0].url if responses else "-", f"unknown dataset {dataset!r}")
+        out: list[dict[str, Any]] = []
+        for response in responses:
+            try:
+                out.extend(parse_one(response))
+            except FormatError as exc:
+                raise self.error(dataset, response.url, str(exc)) from None
+        return out
 
     def error(self, dataset: str, url: str, reason: str) -> SourceError:
         return SourceError(self.iso, dataset, url, reason)

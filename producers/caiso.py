@@ -23,7 +23,6 @@ load Today's Outlook ``outlook/current/demand.csv``: 5-minute CAISO system deman
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -91,20 +90,6 @@ class CaisoSource(IsoSource):
         return Request(DEMAND_URL, {"_": str(int(now.timestamp()))}, volatile_params=("_",))
 
     # -- parse -------------------------------------------------------------------------------
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for response in responses:
-            try:
-                if dataset == "lmp":
-                    out.extend(self._parse_lmp(response))
-                elif dataset == "load":
-                    out.extend(self._parse_load(response))
-                else:
-                    raise FormatError(f"unknown dataset {dataset!r}")
-            except FormatError as exc:
-                raise self.error(dataset, response.url, str(exc)) from None
-        return out
-
     def _parse_lmp(self, response: Response) -> list[dict[str, Any]]:
         members = formats.zip_members(response.body)
         for name, data in members.items():

@@ -81,20 +81,6 @@ class IsoneSource(IsoSource):
         return [Request(LOAD_URL, {"start": f"{d:%Y%m%d}", "end": f"{d:%Y%m%d}"}) for d in days]
 
     # -- parse -------------------------------------------------------------------------------
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for response in responses:
-            try:
-                if dataset == "lmp":
-                    out.extend(self._parse_lmp(response))
-                elif dataset == "load":
-                    out.extend(self._parse_load(response))
-                else:
-                    raise FormatError(f"unknown dataset {dataset!r}")
-            except FormatError as exc:
-                raise self.error(dataset, response.url, str(exc)) from None
-        return out
-
     def _parse_lmp(self, response: Response) -> list[dict[str, Any]]:
         by_location: dict[str, list[dict[str, str]]] = {}
         for row in data_records(response.body, LMP_COLUMNS):

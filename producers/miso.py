@@ -28,7 +28,6 @@ the interval BEGINNING (an interval-ending day would start at 00:05).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -65,20 +64,6 @@ class MisoSource(IsoSource):
         if dataset == "load":
             return [http.get(Request(LOAD_URL))]
         raise ValueError(f"MISO has no dataset {dataset!r}")
-
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for response in responses:
-            try:
-                if dataset == "lmp":
-                    out.extend(self._parse_lmp(response))
-                elif dataset == "load":
-                    out.extend(self._parse_load(response))
-                else:
-                    raise FormatError(f"unknown dataset {dataset!r}")
-            except FormatError as exc:
-                raise self.error(dataset, response.url, str(exc)) from None
-        return out
 
     def _parse_lmp(self, response: Response) -> list[dict[str, Any]]:
         doc = formats.json_document(response.body)
