@@ -728,6 +728,25 @@ _STATUS_TYPES = {
 }
 
 
+def _listed(service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    """Every item of a paginated AWS listing."""
+    pages = aws.client(service).get_paginator(operation).paginate(**kwargs)
+    return [item for page in pages for item in page.get(key, [])]
+
+
+def _stream_names() -> list[str]:
+    """Every Kinesis stream name. Paged by ExclusiveStartStreamName, which AWS and the
+    emulators all honour (moto answers HasMoreStreams without the NextToken boto3's paginator
+    follows, so the paginator would stop after the first page)."""
+    kinesis = aws.client("kinesis")
+    found: list[str] = []
+    while True:
+        page = kinesis.list_streams(Limit=100, **({"ExclusiveStartStreamName": found[-1]} if found else {}))
+        found.extend(page["StreamNames"])
+        if not page.get("HasMoreStreams") or not page["StreamNames"]:
+            return found
+
+
 def status(names: config.Names) -> list[dict[str, Any]]:
     """Live resources of this environment, asked of each service (not of the stack record),
     so a resource deleted behind the stack's back does not show."""
@@ -737,27 +756,28 @@ def status(names: config.Names) -> list[dict[str, Any]]:
     def add(kind: str, found: Iterable[str]) -> None:
         rows.extend({"type": kind, "name": n} for n in sorted(found))
 
-    kinesis = aws.client("kinesis")
-    add("AWS::Kinesis::Stream", (n for n in kinesis.list_streams()["StreamNames"] if n.startswith(prefix)))
+    # Every listing is paginated: an account (or a long test session's emulator) easily holds
+    # more than one page of streams, roles or log groups.
+    add("AWS::Kinesis::Stream", (n for n in _stream_names() if n.startswith(prefix)))
     buckets = {b["Name"] for b in aws.client("s3").list_buckets().get("Buckets", [])}
     add(
         "AWS::S3::Bucket", (n for n in (names.raw_bucket, names.curated_bucket, names.artifacts_bucket) if n in buckets)
     )
-    add("AWS::DynamoDB::Table", (n for n in aws.client("dynamodb").list_tables()["TableNames"] if n.startswith(prefix)))
-    topics = [t["TopicArn"].rsplit(":", 1)[1] for t in aws.client("sns").list_topics()["Topics"]]
+    add("AWS::DynamoDB::Table", (n for n in _listed("dynamodb", "list_tables", "TableNames") if n.startswith(prefix)))
+    topics = (t["TopicArn"].rsplit(":", 1)[1] for t in _listed("sns", "list_topics", "Topics"))
     add("AWS::SNS::Topic", (n for n in topics if n.startswith(prefix)))
-    machines = aws.client("stepfunctions").list_state_machines()["stateMachines"]
+    machines = _listed("stepfunctions", "list_state_machines", "stateMachines")
     add("AWS::StepFunctions::StateMachine", (m["name"] for m in machines if m["name"].startswith(prefix)))
-    functions = aws.client("lambda").list_functions()["Functions"]
+    functions = _listed("lambda", "list_functions", "Functions")
     add("AWS::Lambda::Function", (f["FunctionName"] for f in functions if f["FunctionName"].startswith(prefix)))
-    rules = aws.client("events").list_rules(NamePrefix=prefix)["Rules"]
+    rules = _listed("events", "list_rules", "Rules", NamePrefix=prefix)
     add("AWS::Events::Rule", (r["Name"] for r in rules))
-    roles = aws.client("iam").list_roles()["Roles"]
+    roles = _listed("iam", "list_roles", "Roles")
     add("AWS::IAM::Role", (r["RoleName"] for r in roles if r["RoleName"].startswith(prefix)))
-    groups = aws.client("logs").describe_log_groups()["logGroups"]
+    groups = _listed("logs", "describe_log_groups", "logGroups")
     add("AWS::Logs::LogGroup", (g["logGroupName"] for g in groups if prefix in g["logGroupName"]))
-    aliases = aws.client("kms").list_aliases()["Aliases"]
+    aliases = _listed("kms", "list_aliases", "Aliases")
     add("AWS::KMS::Alias", (a["AliasName"] for a in aliases if a["AliasName"] == f"alias/gridtape-{names.env}"))
-    secrets = aws.client("secretsmanager").list_secrets()["SecretList"]
+    secrets = _listed("secretsmanager", "list_secrets", "SecretList")
     add("AWS::SecretsManager::Secret", (s["Name"] for s in secrets if s["Name"].startswith(f"gridtape/{names.env}/")))
     return rows

@@ -228,3 +228,18 @@ def test_an_update_moto_cannot_apply_is_refused_before_it_breaks_the_stack(stack
         deploy.deploy(names)  # the unchanged template is still a no-op
     finally:
         aws.client("cloudformation").delete_stack(StackName=names.stack)
+
+
+def test_status_sees_past_the_first_page_of_every_listing(stack: Any) -> None:
+    """A busy account (or a long test session) holds more than one page of streams (moto
+    pages Kinesis by 10, in creation order); a stream created after them must still show."""
+    kinesis = aws.client("kinesis")
+    fillers = [f"a-filler-{i:03d}" for i in range(25)]
+    names = config.Names(env="paging", account=stack.names.account)
+    for name in [*fillers, names.ticks_stream]:
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+    try:
+        assert ("AWS::Kinesis::Stream", names.ticks_stream) in _rows(names)
+    finally:
+        for name in [*fillers, names.ticks_stream]:
+            kinesis.delete_stream(StreamName=name)
