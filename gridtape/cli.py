@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # the libraries' INFO lines (credentials found, endpoint chosen) are noise here
+        for noisy in ("botocore", "boto3", "urllib3", "py4j", "aws_lambda_powertools"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except GridtapeError as exc:
