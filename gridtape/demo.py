@@ -72,6 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"   {_batch_line(summary)}")
             _done(t0)
 
+        _print_warehouse()
         _print_summary(polls, landed, streamed, results)
     finally:
         if info.started_emulator and not args.keep:
@@ -101,6 +102,36 @@ def _batch_line(summary: dict[str, Any]) -> str:
             f"; {len(failed)} failed, e.g. {first['iso']} {first['dataset']} {first['check']}: {first['detail'][:160]}"
         )
     return line
+
+
+# What a trader asks first, in the warehouse's own (Redshift) dialect.
+_PRICES_BY_ISO = """
+SELECT iso, market, COUNT(DISTINCT location) AS locations, COUNT(*) AS rows,
+       MIN(lmp) AS min_lmp, MAX(lmp) AS max_lmp, SUM(CASE WHEN lmp <= 0 THEN 1 ELSE 0 END) AS nonpositive,
+       MAX(interval_end) AS latest_interval_end
+FROM prices GROUP BY iso, market ORDER BY iso, market
+"""
+
+
+def _print_warehouse() -> None:
+    import sqlglot
+
+    from batch.warehouse import DuckDBExecutor
+
+    ex = DuckDBExecutor()
+    try:
+        rows = ex.query(sqlglot.parse_one(_PRICES_BY_ISO, read="redshift"))
+    finally:
+        ex.close()
+    print("\n== warehouse: prices by ISO and market (DuckDB, the same SQL Redshift runs)")
+    print(
+        f"   {'iso':<6} {'market':<6} {'locs':>5} {'rows':>7} {'min $/MWh':>10} {'max $/MWh':>10} {'<=0':>5}  latest interval end (UTC)"
+    )
+    for r in rows:
+        print(
+            f"   {r['iso']:<6} {r['market']:<6} {r['locations']:>5} {r['rows']:>7} {r['min_lmp']:>10.2f}"
+            f" {r['max_lmp']:>10.2f} {r['nonpositive']:>5}  {r['latest_interval_end']:%Y-%m-%d %H:%MZ}"
+        )
 
 
 def _print_summary(polls: list[Any], landed: dict[str, Any], streamed: dict[str, Any], results: list[Any]) -> None:
