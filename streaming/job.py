@@ -8,7 +8,7 @@ The query is the same everywhere (volatility_stream over a DataFrame of raw JSON
 * `gridtape stream --from-dir`: Spark's text file source over a folder of JSON-lines files.
 
 Late ticks are counted from Spark's own progress: numRowsDroppedByWatermark of the
-deduplication operator (see streaming/volatility.py), logged per batch and summed in the
+stateful volatility operator (see streaming/volatility.py), logged per batch and summed in the
 counts every entry point returns.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 
 from gridtape import config
 from gridtape.contract import VOLATILITY, dumps, tick
-from streaming.volatility import VolatilityParams, parse_ticks, transform_volatility
+from streaming.volatility import LATE_TICKS_OPERATOR, VolatilityParams, parse_ticks, transform_volatility
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def late_ticks(progress: dict[str, Any]) -> int:
     return sum(
         int(op.get("numRowsDroppedByWatermark", 0))
         for op in progress.get("stateOperators", [])
-        if op.get("operatorName") == "dedupe"
+        if op.get("operatorName") == LATE_TICKS_OPERATOR
     )
 
 
