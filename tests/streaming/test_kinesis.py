@@ -141,7 +141,7 @@ def test_kill_and_restart_from_checkpoint_matches_uninterrupted_run(emulator_url
     proc = _stream_proc(env, checkpoint)
     published = 0
     try:
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 300  # a bound, not a speed check: a busy 2-core box is slow
         while True:
             done = ku.done_markers(killed.curated_bucket)
             if done >= 2:
@@ -158,7 +158,7 @@ def test_kill_and_restart_from_checkpoint_matches_uninterrupted_run(emulator_url
     for chunk in chunks[published:]:
         ku.publish(killed, chunk)
     restarted = _stream_proc(env, checkpoint, "--until-idle", "4")
-    _out, err = restarted.communicate(timeout=180)
+    _out, err = restarted.communicate(timeout=300)
     assert restarted.returncode == 0, err[-3000:]
 
     # Exactly the uninterrupted run's records: none missing, none twice (assert_matches
