@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -41,8 +43,14 @@ def _run(args: argparse.Namespace) -> int:
     from producers.poller import poll_replay, summary_table
     from streaming.job import run_embedded
 
+    # A demo starts from nothing: its own home, emptied, so checkpoints (Kinesis positions,
+    # Spark state) from an earlier run against an earlier emulator are never resumed.
+    home = config.home() / "demo"
+    if home.exists():
+        shutil.rmtree(home)
+    os.environ[config.ENV_HOME] = str(home)
     t0 = _step("stack up: emulator + CloudFormation deploy of infra/gridtape.yaml")
-    info = stack.up()
+    info = stack.up(home=config.home())
     names = info.names
     print(f"   {names.stack} at {info.endpoint}")
     _done(t0)
@@ -76,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         _print_summary(polls, landed, streamed, results)
     finally:
         if info.started_emulator and not args.keep:
-            stack.down()
+            stack.down(home=home)
     return 0
 
 
