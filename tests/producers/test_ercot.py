@@ -1,5 +1,6 @@
 """ERCOT: MIS document lists + zipped SCED / settlement-price CSVs, and the system-wide demand
-dashboard JSON, on committed recordings (and the real dashboard capture in ../shared)."""
+dashboard JSON, on committed recordings (and the real dashboard capture in ../shared,
+through the iso_samples fixture, which skips when ../shared is absent)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """MISO: public-API JSON (five-minute ex-post LMP, real-time total load). No real MISO
-response is available (../shared/iso-samples has none): the recordings follow the shapes
+response is available (../shared/iso-samples has none, so nothing here reads it or skips): the recordings follow the shapes
 gridstatus and other public clients read, documented in producers/miso.py."""
 
 from __future__ import annotations
