@@ -21,6 +21,7 @@ from producers.poller import MemoryMetrics, Sinks
 from producers.publish import KinesisPublisher
 from producers.quarantine import Quarantine
 from producers.state import StateStore
+from tests.producers.iso_contract import pytest_generate_tests  # noqa: F401  (parametrizes every IsoContract here)
 
 REGION = "us-east-1"
 

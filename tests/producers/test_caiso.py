@@ -19,12 +19,9 @@ from tests.producers.iso_contract import (
     Case,
     IsoContract,
     assert_contiguous,
-    pytest_generate_tests,
     recorded,
     replay_polls,
 )
-
-__all__ = ["pytest_generate_tests"]
 
 SRC = CaisoSource()
 ZONES = set(HUBS + DLAPS)

@@ -20,12 +20,9 @@ from tests.producers.iso_contract import (
     IsoContract,
     assert_contiguous,
     fetch_recorded,
-    pytest_generate_tests,
     recorded,
     replay_polls,
 )
-
-__all__ = ["pytest_generate_tests"]
 
 SRC = ErcotSource()
 HUBS_ZONES = {"HB_HOUSTON", "HB_NORTH", "HB_SOUTH", "HB_WEST", "HB_HUBAVG", "LZ_HOUSTON", "LZ_NORTH", "LZ_WEST"}

@@ -16,12 +16,9 @@ from tests.producers.iso_contract import (
     IsoContract,
     assert_contiguous,
     fetch_recorded,
-    pytest_generate_tests,
     recorded,
     replay_polls,
 )
-
-__all__ = ["pytest_generate_tests"]
 
 SRC = IsoneSource()
 HUB_ZONES = {

@@ -16,12 +16,9 @@ from tests.producers.iso_contract import (
     Case,
     IsoContract,
     assert_contiguous,
-    pytest_generate_tests,
     recorded,
     replay_polls,
 )
-
-__all__ = ["pytest_generate_tests"]
 
 SRC = MisoSource()
 LMP_NORMAL = recorded("MISO", "fiveminexpost_current_20250610T1842.json", "2025-06-10T18:42:00Z")

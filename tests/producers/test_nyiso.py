@@ -14,11 +14,10 @@ from gridtape import contract
 from gridtape.errors import SourceError
 from producers.base import Request, Response
 from producers.nyiso import LMP_CURRENT_URL, NyisoSource, lmp_day_url, pal_day_url
-from tests.producers.iso_contract import (  # noqa: F401
+from tests.producers.iso_contract import (
     RECORDINGS,
     Case,
     IsoContract,
-    pytest_generate_tests,
     replay_polls,
 )
 

@@ -14,12 +14,11 @@ from gridtape import contract
 from gridtape.errors import SourceError, TerminalError
 from producers.base import Request, Response
 from producers.pjm import LMP_URL, LOAD_URL, MissingApiKey, PjmSource
-from tests.producers.iso_contract import (  # noqa: F401
+from tests.producers.iso_contract import (
     RECORDINGS,
     Case,
     IsoContract,
     assert_contiguous,
-    pytest_generate_tests,
     recorded,
     replay_polls,
 )

@@ -15,12 +15,11 @@ from gridtape import contract
 from gridtape.errors import SourceError
 from producers.base import Request, Response
 from producers.spp import LATEST_PATH, LMP_URL, LOAD_URL, SppSource, interval_path
-from tests.producers.iso_contract import (  # noqa: F401
+from tests.producers.iso_contract import (
     RECORDINGS,
     Case,
     IsoContract,
     assert_contiguous,
-    pytest_generate_tests,
     recorded,
     replay_polls,
 )
