@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from batch import days as _days
-from gridtape import config
+from gridtape import config, contract
 
 REPO = Path(__file__).resolve().parents[2]
 ASL = REPO / "statemachines" / "nightly.asl.json"
@@ -127,25 +127,20 @@ def tick(
     location_type: str = "hub",
 ) -> dict[str, Any]:
     published = published or start + timedelta(minutes=6)
-    ingested = ingested or published + timedelta(seconds=20)
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    return {
-        "iso": iso,
-        "market": market,
-        "dataset": dataset,
-        "location": location,
-        "location_type": location_type,
-        "interval_start": start.strftime(fmt),
-        "interval_end": (start + timedelta(minutes=5)).strftime(fmt),
-        "lmp": value if dataset == "lmp" else None,
-        "energy": None,
-        "congestion": None,
-        "loss": None,
-        "load_mw": value if dataset == "load" else None,
-        "published_at": published.strftime(fmt),
-        "ingested_at": ingested.strftime(fmt),
-        "source": SOURCE,
-    }
+    return contract.tick(
+        iso=iso,
+        market=market,
+        dataset=dataset,
+        location=location,
+        location_type=location_type,
+        interval_start=start,
+        interval_end=start + timedelta(minutes=5),
+        lmp=value if dataset == "lmp" else None,
+        load_mw=value if dataset == "load" else None,
+        published_at=published,
+        ingested_at=ingested or published + timedelta(seconds=20),
+        source=SOURCE,
+    )
 
 
 def day_grid(iso: str, day: date) -> list[datetime]:
