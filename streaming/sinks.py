@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gridtape import aws
-from gridtape.contract import VOLATILITY, dumps, format_ts
+from gridtape.contract import VOLATILITY, dumps, format_ts, natural_key
 from gridtape.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,7 @@ def wire(record: dict[str, Any]) -> dict[str, Any]:
 
 def record_id(record: dict[str, Any]) -> str:
     """Deterministic id of a volatility record: its natural key, on the wire."""
-    w = wire(record)
-    return "|".join(str(w[k]) for k in VOLATILITY.natural_key)
+    return "|".join(natural_key(wire(record), VOLATILITY))
 
 
 @dataclass
