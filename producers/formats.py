@@ -164,15 +164,18 @@ def published_at(headers: Mapping[str, str], fetched_at: datetime) -> datetime:
     """When the ISO wrote what it served: the response's Last-Modified (an HTTP-date, UTC) when
     it has one that is not after the fetch; otherwise the fetch time. For a file the ISO keeps
     appending to, that is when the newest version was written: an upper bound for older rows."""
+    value = next((v for k, v in headers.items() if k.lower() == "last-modified"), None)
+    when = http_date(value) if value else None
+    return when if when is not None and when <= fetched_at else fetched_at
+
+
+def http_date(value: str) -> datetime | None:
+    """An HTTP-date (RFC 9110 5.6.7) as aware UTC; None when it does not parse. A date
+    without a zone is taken as UTC, as HTTP dates always are."""
     import email.utils
 
-    value = next((v for k, v in headers.items() if k.lower() == "last-modified"), None)
-    if not value:
-        return fetched_at
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
-        return fetched_at
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when if when <= fetched_at else fetched_at
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when

@@ -13,7 +13,6 @@ and connection errors are retried and, once the retries are spent, raise FetchEr
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import threading
@@ -30,6 +29,7 @@ from tenacity.stop import stop_base
 
 from gridtape.errors import TerminalError, TransientError
 from producers.base import Request, Response
+from producers.formats import http_date
 
 USER_AGENT = "gridtape/0.1 (+https://github.com/gridtape/gridtape)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -292,13 +292,8 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    when = http_date(value)
+    return None if when is None else max(0.0, (when - now).total_seconds())
 
 
 class FetchLayer:
