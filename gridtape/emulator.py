@@ -74,15 +74,15 @@ def start(home: Path | None = None, port: int | None = None) -> Emulator:
     if answers(url):
         enable_state_machine_execution(url)
         return Emulator(url=url, started_here=False, pid=_read_pid(home))
-    log = open(home / "emulator.log", "ab")  # noqa: SIM115 - handed to the child process
     env = {**os.environ, "MOTO_PORT": str(config.emulator_port(port))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(config.emulator_port(port))],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,  # survives the CLI that started it; `stack down` stops it
-    )
+    with open(home / "emulator.log", "ab") as log:  # the child keeps its own copy of the fd
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(config.emulator_port(port))],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # survives the CLI that started it; `stack down` stops it
+        )
     _pid_file(home).write_text(str(proc.pid))
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:

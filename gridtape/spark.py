@@ -4,13 +4,14 @@ comes from GlueContext; jobs take a session as an argument and never build their
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 
 def local_session(app_name: str = "gridtape", cores: int = 2, extra: dict[str, str] | None = None) -> Any:
     from pyspark.sql import SparkSession
 
-    os.environ.setdefault("PYSPARK_PYTHON", _python())
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this venv's Python
     builder = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app_name)
@@ -27,9 +28,3 @@ def local_session(app_name: str = "gridtape", cores: int = 2, extra: dict[str, s
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
-
-
-def _python() -> str:
-    import sys
-
-    return sys.executable
