@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from batch import days as _days
 from batch import warehouse
+from gridtape import isos
 from gridtape.contract import DATASETS, ISOS
 
 STEP = timedelta(minutes=5)
@@ -97,7 +98,7 @@ def describe_ranges(iso: str, missing: Sequence[datetime]) -> str:
     """Consecutive missing intervals as ranges, in UTC and the ISO's local clock."""
     if not missing:
         return ""
-    zone = _days.ISO_ZONES[iso]
+    zone = isos.get(iso).tz
     ranges: list[tuple[datetime, datetime]] = []
     for ts in sorted(missing):
         if ranges and ts - ranges[-1][1] == STEP:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from batch import days as _days
+from gridtape import isos
 from gridtape.contract import TICK
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ def _zone_expr(iso_col: str = "iso") -> Any:
     from pyspark.sql import functions as F
 
     expr = None
-    for iso, zone in _days.ISO_ZONE_NAMES.items():
+    for iso, zone in ((i.code, i.zone) for i in isos.TABLE):
         expr = (F.when if expr is None else expr.when)(F.col(iso_col) == iso, F.lit(zone))
     return expr
 
@@ -167,7 +168,7 @@ def transform_classify(lines: Any, params: CompactParams) -> Any:
     local_day = F.to_date(F.from_utc_timestamp(start_ts, _zone_expr()))
     with_day = with_reason.withColumn(
         "trade_date",
-        F.coalesce(F.when(F.col("iso").isin(*_days.ISO_ZONE_NAMES), local_day), F.to_date("_raw_date")),
+        F.coalesce(F.when(F.col("iso").isin(*isos.CODES), local_day), F.to_date("_raw_date")),
     )
     wanted = [d.isoformat() for d in params.days]
     return with_day.where(F.col("trade_date").cast("string").isin(*wanted)).drop("_is_object", "_keys")

@@ -4,32 +4,10 @@ date of interval_start (all Firehose can compute). Both mappings live here, once
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Final
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
-from producers.timeutil import CENTRAL, EASTERN, EST, PACIFIC, intervals_in_local_day
-
-# The IANA name is what Spark (from_utc_timestamp) and DuckDB (timezone()) understand.
-# MISO publishes fixed EST all year: Etc/GMT+5 is UTC-05:00 with no DST (POSIX sign is inverted).
-ISO_ZONE_NAMES: Final[dict[str, str]] = {
-    "CAISO": "America/Los_Angeles",
-    "ERCOT": "America/Chicago",
-    "SPP": "America/Chicago",
-    "MISO": "Etc/GMT+5",
-    "ISONE": "America/New_York",
-    "NYISO": "America/New_York",
-    "PJM": "America/New_York",
-}
-ISO_ZONES: Final[dict[str, ZoneInfo | timezone]] = {
-    "CAISO": PACIFIC,
-    "ERCOT": CENTRAL,
-    "SPP": CENTRAL,
-    "MISO": EST,
-    "ISONE": EASTERN,
-    "NYISO": EASTERN,
-    "PJM": EASTERN,
-}
+from gridtape import isos
+from gridtape.timeutil import intervals_in_local_day
 
 
 def parse_day(text: str) -> date:
@@ -55,7 +33,7 @@ def raw_dates_for(days: list[date]) -> list[date]:
 
 def local_day_bounds(iso: str, day: date) -> tuple[datetime, datetime]:
     """[start, end) of the ISO's local day in UTC."""
-    zone = ISO_ZONES[iso]
+    zone = isos.get(iso).tz
     start = datetime(day.year, day.month, day.day, tzinfo=zone)
     nxt = day + timedelta(days=1)
     end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
@@ -64,7 +42,7 @@ def local_day_bounds(iso: str, day: date) -> tuple[datetime, datetime]:
 
 def expected_intervals(iso: str, day: date, minutes: int = 5) -> int:
     """288, or 276 / 300 on the ISO's spring / fall DST day (never for MISO's fixed EST)."""
-    return intervals_in_local_day(datetime(day.year, day.month, day.day), ISO_ZONES[iso], minutes)  # type: ignore[arg-type]
+    return intervals_in_local_day(datetime(day.year, day.month, day.day), isos.get(iso).tz, minutes)
 
 
 def previous_day(when: datetime) -> date:

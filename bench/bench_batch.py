@@ -84,9 +84,9 @@ def duckdb_compact(raw: Path, out: Path) -> int:
     """The peer: the same compaction in DuckDB SQL."""
     import duckdb
 
-    from batch.days import ISO_ZONE_NAMES
+    from gridtape import isos
 
-    zones = " ".join(f"WHEN '{iso}' THEN '{z}'" for iso, z in ISO_ZONE_NAMES.items())
+    zones = " ".join(f"WHEN '{iso}' THEN '{z}'" for iso, z in ((i.code, i.zone) for i in isos.TABLE))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     cols = (

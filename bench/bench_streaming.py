@@ -172,9 +172,10 @@ def _free_port() -> int:
 def latency(spark: Any, work: Path) -> tuple[list[float], int]:
     """Per-record seconds from PutRecords of the watermark-moving ticks to the record on
     analytics (60-minute windows), and how many records were measured."""
-    from gridtape import aws, config, emulator
+    from app.local.stream import run_kinesis
+    from app.stack import emulator
+    from gridtape import aws, config
     from gridtape.contract import dumps
-    from streaming.job import run_kinesis
     from streaming.volatility import VolatilityParams, WindowSpec
 
     home = work / "emu"

@@ -1,5 +1,6 @@
 """Configuration: an explicit argument wins, then the environment variable, then the default.
-Every environment variable gridtape reads is named here and nowhere else."""
+Every environment variable gridtape reads is named here, except each ISO's API key variables,
+which sit in that ISO's row of the ISO table (gridtape.isos)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,6 @@ ENV_ENDPOINT: Final = "AWS_ENDPOINT_URL"  # boto3 reads it too; set => emulator 
 ENV_REGION: Final = "AWS_REGION"
 ENV_ACCOUNT: Final = "GRIDTAPE_ACCOUNT_ID"  # only needed off-AWS; on AWS it comes from STS
 ENV_EMULATOR_PORT: Final = "MOTO_PORT"
-ENV_PJM_KEY: Final = "PJM_API_KEY"  # PJM Data Miner subscription key
-ENV_PJM_KEY_SECRET: Final = "PJM_API_KEY_SECRET_ID"  # or: Secrets Manager id holding it
-ENV_ERCOT_KEY: Final = "ERCOT_API_KEY"  # optional ERCOT public API subscription key
-ENV_ERCOT_KEY_SECRET: Final = "ERCOT_API_KEY_SECRET_ID"
 ENV_INCLUDE_NODES: Final = "GRIDTAPE_INCLUDE_NODES"  # "1": publish every node, not just hubs/zones
 ENV_ISO: Final = "GRIDTAPE_ISO"  # which ISO a poller Lambda polls (set per function by infra/)
 

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
 
+from gridtape import isos
 from gridtape.errors import ContractError
 
 Kind = Literal["string", "timestamp", "float", "int"]
 
-ISOS: Final = ("CAISO", "ERCOT", "ISONE", "MISO", "NYISO", "PJM", "SPP")
+ISOS: Final = isos.CODES  # the ISO table's rows
 MARKETS: Final = ("RT5", "RT15", "RTH", "DAM")
 DATASETS: Final = ("lmp", "load")
 LOCATION_TYPES: Final = ("hub", "zone", "node", "system", "interface")

@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from gridtape.contract import tick
+from gridtape.timeutil import PACIFIC, interval_ending, local_to_utc, with_offset
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
 from producers.formats import FormatError
-from producers.timeutil import PACIFIC, interval_ending, local_to_utc, with_offset
 
 OASIS_URL = "https://oasis.caiso.com/oasisapi/SingleZip"
 DEMAND_URL = "https://www.caiso.com/outlook/current/demand.csv"

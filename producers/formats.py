@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from producers.timeutil import local_to_utc
+from gridtape.timeutil import local_to_utc
 
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<body")
 

@@ -32,10 +32,10 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from gridtape.contract import tick
+from gridtape.timeutil import EASTERN, interval_beginning
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
 from producers.formats import FormatError
-from producers.timeutil import EASTERN, interval_beginning
 
 COOKIE_PAGE = "https://www.iso-ne.com/isoexpress/web/reports/operations/-/tree/gen-fuel-mix"
 LMP_URL = "https://www.iso-ne.com/transform/csv/fiveminlmp/current"

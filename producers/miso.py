@@ -32,10 +32,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from gridtape.contract import tick
+from gridtape.timeutil import EST, interval_beginning, local_to_utc
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
 from producers.formats import FormatError
-from producers.timeutil import EST, interval_beginning, local_to_utc
 
 BASE = "https://public-api.misoenergy.org/api"
 LMP_URL = f"{BASE}/MarketPricing/GetRealTimeFiveMinExPost/Current"

@@ -49,9 +49,9 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from gridtape.contract import tick
+from gridtape.timeutil import EASTERN, interval_beginning, interval_ending, local_to_utc
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
-from producers.timeutil import EASTERN, interval_beginning, interval_ending, local_to_utc
 
 BASE = "http://mis.nyiso.com/public"
 LMP_CURRENT_URL = f"{BASE}/realtime/realtime_zone_lbmp.csv"

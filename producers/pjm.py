@@ -42,9 +42,9 @@ from typing import Any, ClassVar
 
 from gridtape.contract import tick
 from gridtape.errors import TerminalError
+from gridtape.timeutil import interval_beginning
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
-from producers.timeutil import interval_beginning
 
 API = "https://api.pjm.com/api/v1"
 LMP_URL = f"{API}/rt_unverified_fivemin_lmps"

@@ -1,37 +1,23 @@
-"""ISO code -> its IsoSource class, imported only when asked for, so a broken or missing ISO
-module costs that ISO its poll and nothing else. Also where keyed APIs get their keys."""
+"""ISO code -> its IsoSource class, from the module the ISO table names, imported only when
+asked for, so a broken or missing ISO module costs that ISO its poll and nothing else. Also
+where keyed APIs get their keys (the variable names are in the ISO table)."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import logging
 import os
 from typing import Final
 
 from gridtape import aws, config
-from gridtape.contract import ISOS
+from gridtape import isos as iso_table
 from gridtape.errors import TerminalError
 from producers.base import IsoSource
 
 log = logging.getLogger(__name__)
 
-SOURCES: Final[dict[str, tuple[str, str]]] = {
-    "CAISO": ("producers.caiso", "CaisoSource"),
-    "ERCOT": ("producers.ercot", "ErcotSource"),
-    "ISONE": ("producers.isone", "IsoneSource"),
-    "MISO": ("producers.miso", "MisoSource"),
-    "NYISO": ("producers.nyiso", "NyisoSource"),
-    "PJM": ("producers.pjm", "PjmSource"),
-    "SPP": ("producers.spp", "SppSource"),
-}
-assert tuple(sorted(SOURCES)) == tuple(sorted(ISOS))
-
-# ISO -> (key env var, Secrets Manager id env var, required for a live poll)
-KEYS: Final[dict[str, tuple[str, str, bool]]] = {
-    "PJM": (config.ENV_PJM_KEY, config.ENV_PJM_KEY_SECRET, True),
-    "ERCOT": (config.ENV_ERCOT_KEY, config.ENV_ERCOT_KEY_SECRET, False),
-}
 CREDENTIAL: Final = "api_key"  # the name ISO modules read from IsoSource.credentials
 
 
@@ -46,35 +32,43 @@ class MissingCredentials(TerminalError):
 def parse_isos(text: str) -> list[str]:
     """'all' | 'CAISO' | 'caiso,pjm' -> ISO codes, refusing unknown ones."""
     if text.strip().lower() == "all":
-        return list(ISOS)
+        return list(iso_table.CODES)
     isos = [s.strip().upper().replace("-", "") for s in text.split(",") if s.strip()]
-    unknown = [s for s in isos if s not in SOURCES]
+    unknown = [s for s in isos if s not in iso_table.BY_CODE]
     if unknown or not isos:
-        raise RegistryError(f"unknown ISO {', '.join(unknown) or text!r}; expected one of {', '.join(ISOS)} or all")
+        raise RegistryError(
+            f"unknown ISO {', '.join(unknown) or text!r}; expected one of {', '.join(iso_table.CODES)} or all"
+        )
     return isos
 
 
 def source_class(iso: str) -> type[IsoSource]:
-    if iso not in SOURCES:
-        raise RegistryError(f"unknown ISO {iso!r}; expected one of {', '.join(ISOS)}")
-    module_name, class_name = SOURCES[iso]
+    """The IsoSource subclass with `iso == code` in the module the ISO table names."""
+    if iso not in iso_table.BY_CODE:
+        raise RegistryError(f"unknown ISO {iso!r}; expected one of {', '.join(iso_table.CODES)}")
+    module_name = iso_table.BY_CODE[iso].module
     try:
         module = importlib.import_module(module_name)
-        cls = getattr(module, class_name)
     except Exception as exc:  # any import-time failure is this ISO's alone
         raise RegistryError(f"{iso}: poller module {module_name} failed to load: {type(exc).__name__}: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, IsoSource)) or getattr(cls, "iso", None) != iso:
-        raise RegistryError(f"{iso}: {module_name}.{class_name} is not an IsoSource with iso = {iso!r}")
-    return cls
+    found = [
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, IsoSource) and cls is not IsoSource and getattr(cls, "iso", None) == iso
+    ]
+    if len(found) != 1:
+        raise RegistryError(f"{iso}: {module_name} defines {len(found)} IsoSource classes with iso = {iso!r}, not one")
+    return found[0]
 
 
 def credentials(iso: str, *, replay: bool = False) -> dict[str, str]:
     """The ISO's API key: from its env var, else from the Secrets Manager id in its *_SECRET_ID
     env var. A replay needs no key (recordings ignore auth headers), so it gets a placeholder
     rather than refusing. Raises MissingCredentials when a required key is absent."""
-    if iso not in KEYS:
+    api_key = iso_table.get(iso).api_key
+    if api_key is None:
         return {}
-    env_key, env_secret, required = KEYS[iso]
+    env_key, env_secret, required = api_key.env, api_key.secret_env, api_key.required
     key = os.environ.get(env_key, "").strip()
     if not key and os.environ.get(env_secret) and not replay:
         key = _secret_value(iso, os.environ[env_secret])

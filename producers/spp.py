@@ -52,9 +52,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from gridtape.contract import tick
+from gridtape.timeutil import CENTRAL, interval_ending
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
-from producers.timeutil import CENTRAL, interval_ending
 
 PORTAL = "https://portal.spp.org"
 LMP_URL = f"{PORTAL}/file-browser-api/download/rtbm-lmp-by-location"

@@ -25,7 +25,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The embedded stack, deployed by the same code as `gridtape stack up`. Uses
     AWS_ENDPOINT_URL when it points at a live emulator (e.g. LocalStack); otherwise starts
     its own moto server on a free port, so a developer's own stack on 4566 is left alone."""
-    from gridtape import config, stack
+    from app.stack import lifecycle as stack
+    from gridtape import config
 
     home = tmp_path_factory.mktemp("gridtape-home")
     os.environ[config.ENV_HOME] = str(home)

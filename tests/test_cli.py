@@ -5,7 +5,7 @@ import sys
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridtape.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_unknown_command_is_one_line_and_nonzero() -> None:

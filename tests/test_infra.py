@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from gridtape import config, deploy
+from app.stack import deploy
+from gridtape import config
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

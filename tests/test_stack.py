@@ -1,4 +1,4 @@
-"""The embedded stack: infra/gridtape.yaml deployed to the emulator by gridtape.deploy, and
+"""The embedded stack: infra/gridtape.yaml deployed to the emulator by app.stack.deploy, and
 the `gridtape stack up|status|down` lifecycle as a user runs it."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from gridtape import aws, config, deploy
+from app.stack import deploy
+from gridtape import aws, config
 
 pytestmark = pytest.mark.emulator
 
@@ -193,7 +194,7 @@ def test_cli_stack_up_status_down_leaves_no_process(tmp_path: Path) -> None:
             config.ENV_NAME: "cli",
         }
     )
-    cli = [sys.executable, "-m", "gridtape.cli"]
+    cli = [sys.executable, "-m", "app.cli"]
     pid = None
     try:
         up = subprocess.run([*cli, "stack", "up"], env=env, capture_output=True, text=True, timeout=300)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from producers import timeutil as tu
+from gridtape import timeutil as tu
 
 
 def test_fall_back_repeated_hour_is_two_distinct_utc_hours() -> None:

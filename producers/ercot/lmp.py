@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from gridtape.contract import tick
+from gridtape.timeutil import CENTRAL, interval_beginning, local_to_utc, with_offset
 from producers import formats
 from producers.base import HttpClient, Request, Response
 from producers.formats import FormatError
-from producers.timeutil import CENTRAL, interval_beginning, local_to_utc, with_offset
 
 if TYPE_CHECKING:
     from producers.ercot import ErcotSource

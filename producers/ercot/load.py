@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gridtape.contract import tick
+from gridtape.timeutil import interval_ending
 from producers import formats
 from producers.base import Request, Response
 from producers.formats import FormatError
-from producers.timeutil import interval_ending
 
 if TYPE_CHECKING:
     from producers.ercot import ErcotSource

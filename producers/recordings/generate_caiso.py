@@ -20,9 +20,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gridtape.timeutil import PACIFIC
 from producers.caiso import DLAPS, HUBS, OASIS_TIME, CaisoSource
 from producers.recordings import synth
-from producers.timeutil import PACIFIC
 
 OUT = Path(__file__).resolve().parent / "caiso"
 NODES = ("0096WD_7_N001", "ALAMT1G_7_B1", "MOSSLD_2_PSP1")

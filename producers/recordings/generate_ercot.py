@@ -16,9 +16,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gridtape.timeutil import CENTRAL
 from producers.ercot import lmp, load
 from producers.recordings import synth
-from producers.timeutil import CENTRAL
 
 OUT = Path(__file__).resolve().parent / "ercot"
 HUBS = ("HB_BUSAVG", "HB_HOUSTON", "HB_HUBAVG", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST")

@@ -16,9 +16,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gridtape.timeutil import EASTERN
 from producers.isone import COOKIE_PAGE, IsoneSource
 from producers.recordings import synth
-from producers.timeutil import EASTERN
 
 OUT = Path(__file__).resolve().parent / "isone"
 # Hub and zones with ISO-NE's real IDs and names; the last three are nodes (the external node

@@ -16,9 +16,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gridtape.timeutil import EST
 from producers.miso import HUBS, LMP_URL, LOAD_URL
 from producers.recordings import synth
-from producers.timeutil import EST
 
 OUT = Path(__file__).resolve().parent / "miso"
 NODES = ("ALTW.WELLS1", "EES.WRPP1", "NIPS.SCHAHFER18")  # made-up node names

@@ -91,7 +91,8 @@ def batch_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         names = request.getfixturevalue("stack").names
     except Exception as exc:  # deploy.py absent or failing: say so, then stand up our own
         print(f"batch tests: shared stack unavailable ({exc!r}); starting a batch-only emulator")
-        from gridtape import aws, emulator
+        from app.stack import emulator
+        from gridtape import aws
 
         own_home = tmp_path_factory.mktemp("batch-home")
         os.environ[config.ENV_HOME] = str(own_home)
@@ -104,7 +105,7 @@ def batch_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     _ensure(names)
     yield names
     if own_home is not None:
-        from gridtape import emulator
+        from app.stack import emulator
 
         emulator.stop(own_home)
 

@@ -11,6 +11,7 @@ import pytest
 
 from batch import checks, handler
 from batch import days as _days
+from gridtape import isos
 from gridtape.contract import ISOS
 from tests.batch.conftest import ASL
 
@@ -58,7 +59,7 @@ def test_missing_hour_is_named_with_iso_dataset_and_both_clocks() -> None:
     assert (failure.iso, failure.dataset, failure.check) == ("ERCOT", "load", "missing_intervals")
     assert (failure.observed, failure.expected) == (264, 276)
     start = grid[100]
-    local = start.astimezone(_days.ISO_ZONES["ERCOT"])
+    local = start.astimezone(isos.get("ERCOT").tz)
     assert f"{start:%Y-%m-%dT%H:%M}Z-{grid[112]:%H:%M}Z ({local:%H:%M}-" in failure.detail
     assert "CDT, 12 intervals" in failure.detail
     assert report.message.startswith(

@@ -5,6 +5,7 @@ neither depend on nor disturb the session-wide `stack`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import socket
@@ -17,6 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from gridtape import isos
 from producers.poller import MemoryMetrics, Sinks
 from producers.publish import KinesisPublisher
 from producers.quarantine import Quarantine
@@ -127,3 +129,8 @@ def resources(moto_url: str) -> Resources:
         table=f"gridtape-t{suffix}-poller-state",
         bucket=f"gridtape-t{suffix}-raw-123456789012",
     )
+
+
+def poll_module(monkeypatch: pytest.MonkeyPatch, iso: str, module: str) -> None:
+    """Poll `iso` with the IsoSource of `module` (a fake) by swapping its ISO-table row."""
+    monkeypatch.setitem(isos.BY_CODE, iso, dataclasses.replace(isos.get(iso), module=module))

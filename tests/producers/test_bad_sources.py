@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from gridtape import contract
-from producers import http, registry
+from producers import http
 from producers.poller import MemoryMetrics, poll, poll_replay
 from tests.producers import fakes
-from tests.producers.conftest import Resources
+from tests.producers.conftest import Resources, poll_module
 from tests.producers.test_http import Script, server  # noqa: F401 - the scripted HTTP server fixture
 
 NOW = "2025-06-10T19:01:00Z"
@@ -46,9 +46,9 @@ CASES: dict[str, tuple[bytes, int, str, str]] = {
 
 @pytest.fixture
 def fake_isos(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.SOURCES, "SPP", ("tests.producers.fakes", "FakeSource"))
-    monkeypatch.setitem(registry.SOURCES, "MISO", ("tests.producers.fakes", "FakeMiso"))
-    monkeypatch.setitem(registry.SOURCES, "ERCOT", ("tests.producers.fakes", "BrokenParser"))
+    poll_module(monkeypatch, "SPP", "tests.producers.fakes")
+    poll_module(monkeypatch, "MISO", "tests.producers.fakes")
+    poll_module(monkeypatch, "ERCOT", "tests.producers.fakes")
 
 
 def good_miso(root: Path, iso: str = "MISO") -> None:
@@ -184,9 +184,7 @@ def test_real_module_contains_broken_bodies(
     if iso == "none":
         pytest.skip("no ISO recordings committed yet")
     other = "MISO" if iso != "MISO" else "SPP"  # a healthy (fake) ISO polled alongside
-    monkeypatch.setitem(
-        registry.SOURCES, other, ("tests.producers.fakes", "FakeMiso" if other == "MISO" else "FakeSource")
-    )
+    poll_module(monkeypatch, other, "tests.producers.fakes")
     good_miso(tmp_path, other)
     broken = tmp_path / iso.lower()
     shutil.copytree(RECORDINGS / iso.lower(), broken)

@@ -15,7 +15,7 @@ import pytest
 
 from gridtape import config, contract
 from tests.producers import fakes
-from tests.producers.conftest import Resources, create_resources
+from tests.producers.conftest import Resources, create_resources, poll_module
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "producers" / "recordings"
 CAISO_LMP = RECORDINGS / "caiso" / "lmp_20250610T1842.zip"
@@ -23,7 +23,7 @@ CAISO_LMP = RECORDINGS / "caiso" / "lmp_20250610T1842.zip"
 
 def gridtape(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridtape.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -132,7 +132,7 @@ def test_handler_polls_its_iso_and_emits_emf_metrics(
 ) -> None:
     """The handler's live path, with the fetch layer answered from a recording (no network)."""
     from gridtape import aws
-    from producers import handler, http, poller, registry
+    from producers import handler, http, poller
 
     env_name = f"lam{uuid.uuid4().hex[:6]}"
     names = config.Names(env=env_name, account=config.EMULATOR_ACCOUNT)
@@ -147,7 +147,7 @@ def test_handler_polls_its_iso_and_emits_emf_metrics(
         monkeypatch.setenv(k, v)
     monkeypatch.setenv(config.ENV_ENDPOINT, moto_url)
     aws.client.cache_clear()
-    monkeypatch.setitem(registry.SOURCES, "SPP", ("tests.producers.fakes", "FakeSource"))
+    poll_module(monkeypatch, "SPP", "tests.producers.fakes")
     today = f"{datetime.now(UTC):%Y%m%d}"  # the live poll asks for today's file
     rec = fakes.write_recordings(
         tmp_path,

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from gridtape import contract
+from gridtape import contract, isos
 from gridtape.errors import SourceError
 from producers import poller, registry
 from producers.http import Recordings, replay
 from producers.poller import MemoryMetrics, check, plan, poll, poll_replay
 from producers.state import content_hash
 from tests.producers import fakes
-from tests.producers.conftest import Resources, clients
+from tests.producers.conftest import Resources, clients, poll_module
 from tests.producers.test_publish import FailInjector
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "producers" / "recordings"
@@ -28,8 +28,8 @@ RECORDINGS = Path(__file__).resolve().parents[2] / "producers" / "recordings"
 @pytest.fixture
 def fake_isos(monkeypatch: pytest.MonkeyPatch) -> None:
     """SPP and MISO are served by the fake sources; the other ISOs stay as they are."""
-    monkeypatch.setitem(registry.SOURCES, "SPP", ("tests.producers.fakes", "FakeSource"))
-    monkeypatch.setitem(registry.SOURCES, "MISO", ("tests.producers.fakes", "FakeMiso"))
+    poll_module(monkeypatch, "SPP", "tests.producers.fakes")
+    poll_module(monkeypatch, "MISO", "tests.producers.fakes")
 
 
 def two_day_recordings(root: Path, iso: str = "SPP") -> Path:
@@ -197,7 +197,7 @@ def test_missing_recordings_and_broken_module_are_contained(
 ) -> None:
     two_day_recordings(tmp_path, "SPP")
     two_day_recordings(tmp_path, "MISO")
-    monkeypatch.setitem(registry.SOURCES, "MISO", ("tests.producers.no_such_module", "MisoSource"))
+    poll_module(monkeypatch, "MISO", "tests.producers.no_such_module")
     summaries = poll_replay(tmp_path, ["MISO", "NYISO", "SPP"], resources.sinks())
     by_iso = {s.iso: s for s in summaries}
     assert by_iso["MISO"].status == "failed" and "no_such_module" in (by_iso["MISO"].error or "")
@@ -209,10 +209,9 @@ def test_missing_recordings_and_broken_module_are_contained(
 def test_live_poll_without_pjm_key_skips_pjm_with_one_line(
     resources: Resources, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from gridtape import config
 
-    monkeypatch.delenv(config.ENV_PJM_KEY, raising=False)
-    monkeypatch.delenv(config.ENV_PJM_KEY_SECRET, raising=False)
+    monkeypatch.delenv(isos.get("PJM").api_key.env, raising=False)
+    monkeypatch.delenv(isos.get("PJM").api_key.secret_env, raising=False)
 
     class Pjm(fakes.FakeSource):
         iso = "PJM"
@@ -228,12 +227,11 @@ def test_live_poll_without_pjm_key_skips_pjm_with_one_line(
 
 
 def test_pjm_key_from_env_or_replay_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gridtape import config
 
-    monkeypatch.delenv(config.ENV_PJM_KEY_SECRET, raising=False)
-    monkeypatch.setenv(config.ENV_PJM_KEY, "k-123")
+    monkeypatch.delenv(isos.get("PJM").api_key.secret_env, raising=False)
+    monkeypatch.setenv(isos.get("PJM").api_key.env, "k-123")
     assert registry.credentials("PJM") == {"api_key": "k-123"}
-    monkeypatch.delenv(config.ENV_PJM_KEY)
+    monkeypatch.delenv(isos.get("PJM").api_key.env)
     assert registry.credentials("PJM", replay=True)["api_key"]
     assert registry.credentials("ERCOT") == {} or "ERCOT_API_KEY" in __import__("os").environ
     assert registry.credentials("CAISO") == {}

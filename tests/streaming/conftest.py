@@ -1,4 +1,4 @@
-"""Emulator fixture for the streaming tests: the project's `stack` fixture once gridtape.deploy
+"""Emulator fixture for the streaming tests: the project's `stack` fixture once app.stack.deploy
 exists; until then an emulator of our own on a free port. Either way each test creates the
 streams and buckets of its own deployment name (ensure_resources), so tests never share sinks."""
 
@@ -20,11 +20,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def emulator_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if importlib.util.find_spec("gridtape.deploy") is not None:
+    if importlib.util.find_spec("app.stack.deploy") is not None:
         info: Any = request.getfixturevalue("stack")
         yield str(info.endpoint)
         return
-    from gridtape import aws, emulator
+    from app.stack import emulator
+    from gridtape import aws
 
     home = tmp_path_factory.mktemp("streaming-emulator")
     emu = emulator.start(home=home, port=_free_port())

@@ -73,7 +73,7 @@ def test_stream_turns_ticks_into_volatility_on_analytics_and_parquet(
     """`run_embedded` (what `gridtape stream` and the demo run) over ticks published to the
     ticks stream: the analytics stream and the curated Parquet both hold exactly the
     reference's records."""
-    from streaming.job import run_embedded
+    from app.local.stream import run_embedded
 
     monkeypatch.setenv(config.ENV_NAME, "e2e")
     monkeypatch.setenv(config.ENV_HOME, str(tmp_path))
@@ -100,7 +100,7 @@ def _stream_proc(env: dict[str, str], checkpoint: Path, *extra: str) -> subproce
         [
             sys.executable,
             "-m",
-            "gridtape.cli",
+            "app.cli",
             "stream",
             "--env",
             env[config.ENV_NAME],

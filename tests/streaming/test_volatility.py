@@ -111,7 +111,7 @@ def test_flush_emits_open_windows_and_two_files_per_trigger(spark: Any, tmp_path
 def test_cli_from_dir(spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: Any) -> None:
     """`gridtape stream --from-dir` through the CLI entry point (in this process, so it reuses
     the session's SparkSession instead of starting a JVM)."""
-    from gridtape.cli import main
+    from app.cli import main
 
     batches = scenario.batches()
     _write_batches(tmp_path / "in", batches)

@@ -7,7 +7,8 @@ import argparse
 import json
 from typing import Any
 
-from gridtape import aws, config, emulator
+from app.stack import emulator
+from gridtape import aws, config
 
 
 def register(sub: Any) -> None:
@@ -29,7 +30,7 @@ def _connect() -> None:
 
 
 def _land(args: argparse.Namespace) -> int:
-    from batch import land
+    from app.local import landing as land
 
     _connect()
     names = config.names(args.env)

@@ -77,9 +77,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.flush or args.out:
         raise GridtapeError("--out and --flush go with --from-dir")
 
-    from gridtape import aws, config, emulator
+    from app.local.stream import run_kinesis
+    from app.stack import emulator
+    from gridtape import aws, config
     from gridtape.spark import local_session
-    from streaming.job import QUIET, run_kinesis
+    from streaming.job import QUIET
 
     url = aws.endpoint_url() or config.emulator_url()
     emulator.require(url)

@@ -16,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from gridtape import aws, config, stack
+from app.stack import lifecycle as stack
+from gridtape import aws, config
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "producers" / "recordings"
 
@@ -38,10 +39,11 @@ def _done(t0: float) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from batch import land, nightly
+    from app.local import landing as land
+    from app.local.stream import run_embedded
+    from batch import nightly
     from gridtape.contract import ISOS
     from producers.poller import poll_replay, summary_table
-    from streaming.job import run_embedded
 
     # A demo starts from nothing: its own home, emptied, so checkpoints (Kinesis positions,
     # Spark state) from an earlier run against an earlier emulator are never resumed.

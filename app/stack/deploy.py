@@ -36,12 +36,13 @@ from typing import Any, ClassVar
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gridtape import aws, config, emulator
+from app.stack import emulator
+from gridtape import aws, config
 from gridtape.errors import GridtapeError
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "infra" / "gridtape.yaml"
 LAMBDA_ZIP_KEY = "lambda/gridtape-lambda.zip"
 ASL_KEY = "statemachines/nightly.asl.json"

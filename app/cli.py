@@ -1,25 +1,21 @@
-"""The `gridtape` console script. Each area registers its own subcommands (register(sub)),
-and imports its heavy dependencies (pyspark, boto3 clients) only inside the command."""
+"""The `gridtape` console script. Each command module registers its own subcommands
+(register(sub)) and imports its heavy dependencies (pyspark, boto3 clients) only inside the
+command, so `gridtape --help` stays fast."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from app import demo
+from app.commands import batch, producers, stack, streaming
 from gridtape.errors import GridtapeError
 
 # The modules that add subcommands, in the order `gridtape --help` lists them.
-COMMAND_MODULES = (
-    "gridtape.stack",
-    "producers.cli",
-    "streaming.cli",
-    "batch.cli",
-    "gridtape.demo",
-)
+COMMAND_MODULES = (stack, producers, streaming, batch, demo)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gridtape", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from batch import land
+from app.local import landing as land
 from gridtape import aws, config
 from tests.batch.conftest import tick, utc
 

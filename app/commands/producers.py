@@ -97,7 +97,8 @@ def _parse(args: argparse.Namespace) -> int:
 def _poll(args: argparse.Namespace) -> int:
     import threading
 
-    from gridtape import aws, config, emulator
+    from app.stack import emulator
+    from gridtape import aws, config
     from producers import poller, registry
 
     isos = registry.parse_isos(args.iso)

@@ -1,0 +1,225 @@
+"""The ISO table: each ISO/RTO's facts, once.
+
+Producers (which module polls it, its rate limit and key), operating days and checks (its
+market clock and each dataset's grid), config (the key's variable names), the warehouse
+(the location seed and the neighbouring hubs for spreads) and the CloudFormation generator
+(one poller per row) all read this table. Adding an ISO is one row here plus one module
+under producers/ (README: "Adding an ISO or a dataset").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Final
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One dataset as an ISO publishes it: the market it belongs to and its interval grid."""
+
+    dataset: str  # lmp | load
+    market: str  # RT5 | RT15 | RTH | DAM
+    minutes: int  # interval length; intervals start on this grid of the ISO's clock
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key: read from `env`, else from the Secrets Manager id held in `secret_env`."""
+
+    env: str
+    secret_env: str
+    required: bool  # False: the ISO answers without one (the key only lifts a rate limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A hub of this ISO and the hub across a seam that traders spread it against."""
+
+    hub: str
+    other_iso: str
+    other_hub: str
+
+
+@dataclass(frozen=True)
+class Iso:
+    code: str
+    name: str
+    zone: str  # IANA name of the market clock (what Spark and DuckDB understand too)
+    feeds: tuple[Feed, ...]
+    module: str  # the producers module whose IsoSource polls it
+    requests_per_second: float  # the rate limit gridtape keeps to
+    min_poll_interval_s: float  # the ISO's polling etiquette
+    hubs: tuple[str, ...]  # the trading hubs (NYISO: zones) a trader tracks and checks name one by one
+    system: str  # the location name of the ISO-wide load
+    neighbours: tuple[Neighbour, ...] = ()
+    api_key: ApiKey | None = None
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.dataset for f in self.feeds))
+
+    def feed(self, dataset: str, market: str | None = None) -> Feed:
+        for f in self.feeds:
+            if f.dataset == dataset and (market is None or f.market == market):
+                return f
+        raise KeyError(f"{self.code} publishes no {dataset} {market or ''}".strip())
+
+    @property
+    def resource_name(self) -> str:
+        """CloudFormation logical-id stem: ISONE -> Isone."""
+        return self.code.capitalize()
+
+
+def _rt5(*extra: Feed, load: Feed | None = None) -> tuple[Feed, ...]:
+    return (Feed("lmp", "RT5", 5), *extra, load or Feed("load", "RT5", 5))
+
+
+TABLE: Final[tuple[Iso, ...]] = (
+    Iso(
+        code="CAISO",
+        name="California ISO",
+        zone="America/Los_Angeles",
+        feeds=_rt5(),
+        module="producers.caiso",
+        requests_per_second=0.2,  # OASIS: one request per 5 s, else 429
+        min_poll_interval_s=60.0,
+        hubs=("TH_NP15_GEN-APND", "TH_SP15_GEN-APND", "TH_ZP26_GEN-APND"),
+        system="CAISO",
+        neighbours=(Neighbour("TH_SP15_GEN-APND", "CAISO", "TH_NP15_GEN-APND"),),
+    ),
+    Iso(
+        code="ERCOT",
+        name="Electric Reliability Council of Texas",
+        zone="America/Chicago",
+        # SCED prices per 5 minutes, settlement point prices per 15; the load dashboard is hourly.
+        feeds=_rt5(Feed("lmp", "RT15", 15), load=Feed("load", "RTH", 60)),
+        module="producers.ercot",
+        requests_per_second=1.0,
+        min_poll_interval_s=60.0,
+        hubs=("HB_BUSAVG", "HB_HOUSTON", "HB_HUBAVG", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST"),
+        system="ERCOT",
+        api_key=ApiKey("ERCOT_API_KEY", "ERCOT_API_KEY_SECRET_ID", required=False),
+    ),
+    Iso(
+        code="ISONE",
+        name="ISO New England",
+        zone="America/New_York",
+        feeds=_rt5(),
+        module="producers.isone",
+        requests_per_second=1.0,
+        min_poll_interval_s=60.0,
+        hubs=(".H.INTERNAL_HUB",),
+        system="ISONE",
+    ),
+    Iso(
+        code="MISO",
+        name="Midcontinent ISO",
+        zone="Etc/GMT+5",  # MISO's market clock is EST all year (POSIX sign: GMT+5 is UTC-05:00)
+        feeds=_rt5(),
+        module="producers.miso",
+        requests_per_second=1.0,
+        min_poll_interval_s=60.0,  # MISO asks for no more than one request a minute
+        hubs=(
+            "ARKANSAS.HUB",
+            "ILLINOIS.HUB",
+            "INDIANA.HUB",
+            "LOUISIANA.HUB",
+            "MICHIGAN.HUB",
+            "MINN.HUB",
+            "MS.HUB",
+            "TEXAS.HUB",
+        ),
+        system="MISO",
+        neighbours=(
+            Neighbour("MINN.HUB", "SPP", "SPPNORTH_HUB"),
+            Neighbour("ARKANSAS.HUB", "SPP", "SPPSOUTH_HUB"),
+        ),
+    ),
+    Iso(
+        code="NYISO",
+        name="New York ISO",
+        zone="America/New_York",
+        feeds=_rt5(),
+        module="producers.nyiso",
+        requests_per_second=2.0,
+        min_poll_interval_s=60.0,
+        # NYISO trades at its eleven load zones; it has no hubs.
+        hubs=(
+            "CAPITL",
+            "CENTRL",
+            "DUNWOD",
+            "GENESE",
+            "HUD VL",
+            "LONGIL",
+            "MHK VL",
+            "MILLWD",
+            "N.Y.C.",
+            "NORTH",
+            "WEST",
+        ),
+        system="NYISO",
+        neighbours=(Neighbour("HUD VL", "ISONE", ".H.INTERNAL_HUB"),),
+    ),
+    Iso(
+        code="PJM",
+        name="PJM Interconnection",
+        zone="America/New_York",
+        feeds=_rt5(),
+        module="producers.pjm",
+        requests_per_second=0.1,  # Data Miner: 6 requests a minute for a non-member key
+        min_poll_interval_s=60.0,
+        hubs=(
+            "AEP GEN HUB",
+            "AEP-DAYTON HUB",
+            "ATSI GEN HUB",
+            "CHICAGO GEN HUB",
+            "CHICAGO HUB",
+            "DOMINION HUB",
+            "EASTERN HUB",
+            "N ILLINOIS HUB",
+            "NEW JERSEY HUB",
+            "OHIO HUB",
+            "WEST INT HUB",
+            "WESTERN HUB",
+        ),
+        system="PJM RTO",
+        neighbours=(
+            Neighbour("WESTERN HUB", "MISO", "INDIANA.HUB"),
+            Neighbour("WESTERN HUB", "NYISO", "WEST"),
+        ),
+        api_key=ApiKey("PJM_API_KEY", "PJM_API_KEY_SECRET_ID", required=True),
+    ),
+    Iso(
+        code="SPP",
+        name="Southwest Power Pool",
+        zone="America/Chicago",
+        feeds=_rt5(),
+        module="producers.spp",
+        requests_per_second=2.0,
+        min_poll_interval_s=60.0,
+        hubs=("SPPNORTH_HUB", "SPPSOUTH_HUB"),
+        system="SPP",
+        neighbours=(Neighbour("SPPSOUTH_HUB", "ERCOT", "HB_NORTH"),),
+    ),
+)
+
+BY_CODE: Final[dict[str, Iso]] = {iso.code: iso for iso in TABLE}
+CODES: Final[tuple[str, ...]] = tuple(BY_CODE)
+
+
+def get(code: str) -> Iso:
+    try:
+        return BY_CODE[code]
+    except KeyError:
+        raise KeyError(f"unknown ISO {code!r}; expected one of {', '.join(CODES)}") from None
+
+
+def neighbour_pairs() -> list[tuple[str, str, str, str]]:
+    """(iso_a, hub_a, iso_b, hub_b) for every seam, each pair once: the warehouse's seed."""
+    return [(iso.code, n.hub, n.other_iso, n.other_hub) for iso in TABLE for n in iso.neighbours]
