@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any, Final, Literal
 
 from gridtape import isos
+from gridtape.bounds import check_tick_bounds
 from gridtape.errors import ContractError
 
 Kind = Literal["string", "timestamp", "float", "int"]
@@ -78,6 +79,13 @@ TICK: Final = RecordContract(
         ),
         Field("ingested_at", "timestamp", False, "when gridtape fetched it (UTC)"),
         Field("source", "string", False, "URL or report the value came from"),
+        Field(
+            "revision",
+            "int",
+            True,
+            "0 for the first version of a natural key, +1 for each revision (the poller's state store "
+            "assigns it); the highest wins whatever the clocks say. Null only before publication",
+        ),
     ),
 )
 
@@ -110,7 +118,8 @@ VOLATILITY: Final = RecordContract(
     ),
 )
 
-_TS_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+TS_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
+_TS_RE: Final = re.compile(TS_PATTERN)
 
 
 @lru_cache(maxsize=65536)  # a response repeats each interval time once per location
@@ -160,21 +169,13 @@ def validate(record: dict[str, Any], contract: RecordContract = TICK) -> dict[st
         elif f.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
             raise ContractError(contract.name, f.name, f"expected an integer, got {value!r}")
     if contract is TICK:
-        _check_tick_semantics(record)
+        check_tick_bounds(record)
     return record
-
-
-def _check_tick_semantics(record: dict[str, Any]) -> None:
-    if parse_ts(record["interval_end"]) <= parse_ts(record["interval_start"]):
-        raise ContractError("tick", "interval_end", "must be after interval_start")
-    if record["dataset"] == "lmp" and record.get("lmp") is None:
-        raise ContractError("tick", "lmp", "an lmp tick needs a price")
-    if record["dataset"] == "load" and record.get("load_mw") is None:
-        raise ContractError("tick", "load_mw", "a load tick needs load_mw")
 
 
 def tick(
     *,
+    revision: int | None = None,
     iso: str,
     market: str,
     dataset: str,
@@ -208,6 +209,7 @@ def tick(
         "published_at": format_ts(published_at),
         "ingested_at": format_ts(ingested_at),
         "source": source,
+        "revision": revision,
     }
 
 

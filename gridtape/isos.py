@@ -55,6 +55,10 @@ class Iso:
     system: str  # the location name of the ISO-wide load
     neighbours: tuple[Neighbour, ...] = ()
     api_key: ApiKey | None = None
+    # lmp - (energy + congestion + loss) must fall in this range where all three are published.
+    # The ISOs round each figure to the cent, so three rounded parts can miss the rounded total
+    # by 1.5 cents.
+    component_gap: tuple[float, float] = (-0.02, 0.02)
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -91,6 +95,9 @@ TABLE: Final[tuple[Iso, ...]] = (
         min_poll_interval_s=60.0,
         hubs=("TH_NP15_GEN-APND", "TH_SP15_GEN-APND", "TH_ZP26_GEN-APND"),
         system="CAISO",
+        # LMP = MCE + MCC + MCL + MGHG, and the GHG adder (>= 0, tens of $/MWh at EIM nodes
+        # outside California) has no field in the tick.
+        component_gap=(-0.02, 250.0),
         neighbours=(Neighbour("TH_SP15_GEN-APND", "CAISO", "TH_NP15_GEN-APND"),),
     ),
     Iso(

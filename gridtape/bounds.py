@@ -1,0 +1,108 @@
+"""What a sane tick looks like, beyond its types: the bounds every copy of the contract
+enforces (contract.validate, the Spark reject rules, the warehouse widths).
+
+The ranges are wide on purpose: they refuse what cannot be a market value (1e300, a load of
+-5 MW, the year 2999), never a real extreme. Real extremes for scale: ERCOT's offer cap is
+$5,000/MWh and its shortage adders took real-time prices past $9,000 in February 2021; SPP
+and MISO have seen offer floors near -$1,000; PJM's peak load is about 165 GW.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from gridtape import isos
+from gridtape.errors import ContractError
+
+PRICE_MIN: Final = -10_000.0  # $/MWh, for lmp and each published component
+PRICE_MAX: Final = 50_000.0
+# Load is gross demand, so strictly positive. No ISO feed gridtape reads publishes net load
+# (load minus behind-the-meter generation) that could go to zero or below.
+LOAD_MAX_MW: Final = 1_000_000.0  # above all of the US lower 48 (about 750 GW at its peak)
+ERA_START: Final = datetime(2000, 1, 1, tzinfo=UTC)  # no ISO publishes 5-minute data from before
+ERA_END: Final = datetime(2100, 1, 1, tzinfo=UTC)
+# A live poll asks for what is new: a tick's interval may start at most this far before the
+# fetch (NYISO day files, ERCOT's previous-day load, catching up after an outage) or after it
+# (day-ahead results for tomorrow). History (backfill) is held only to the era.
+LIVE_PAST: Final = timedelta(days=8)
+LIVE_FUTURE: Final = timedelta(days=2)
+LOCATION_MAX_BYTES: Final = 128  # the warehouse's location columns are VARCHAR(128) (bytes on Redshift)
+SOURCE_MAX_BYTES: Final = 1024
+MARKET_MINUTES: Final = {"RT5": 5, "RT15": 15, "RTH": 60, "DAM": 60}
+PRICE_FIELDS: Final = ("lmp", "energy", "congestion", "loss")
+TIME_FIELDS: Final = ("interval_start", "interval_end", "published_at", "ingested_at")
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _refuse(field: str, reason: str) -> ContractError:
+    return ContractError("tick", field, reason)
+
+
+def printable(text: str, max_bytes: int) -> str | None:
+    """Why `text` cannot be a name in the warehouse, or None when it can."""
+    if not text.isprintable():
+        return f"{text[:40]!r} holds control characters"
+    if text != text.strip():
+        return f"{text[:40]!r} has leading or trailing white space"
+    size = len(text.encode())
+    if size > max_bytes:
+        return f"{size} bytes, more than the {max_bytes} the warehouse holds"
+    return None
+
+
+def check_tick_bounds(record: dict[str, Any]) -> None:
+    """Raise ContractError naming the field of a typed tick that is out of bounds."""
+    for name in TIME_FIELDS:
+        when = _ts(record[name])
+        if not ERA_START <= when < ERA_END:
+            raise _refuse(name, f"{record[name]} is outside {ERA_START:%Y}..{ERA_END:%Y}")
+    start, end = _ts(record["interval_start"]), _ts(record["interval_end"])
+    if end <= start:
+        raise _refuse("interval_end", "must be after interval_start")
+    minutes = MARKET_MINUTES[record["market"]]
+    if end - start != timedelta(minutes=minutes):
+        raise _refuse("interval_end", f"a {record['market']} interval lasts {minutes} minutes, not {end - start}")
+    if start.second or start.microsecond or (start.hour * 60 + start.minute) % minutes:
+        raise _refuse("interval_start", f"{record['interval_start']} is not on the {minutes}-minute grid")
+    for name, limit in (("location", LOCATION_MAX_BYTES), ("source", SOURCE_MAX_BYTES)):
+        why = printable(record[name], limit)
+        if why:
+            raise _refuse(name, why)
+    for name in PRICE_FIELDS:
+        value = record.get(name)
+        if value is not None and not PRICE_MIN <= value <= PRICE_MAX:
+            raise _refuse(name, f"{value!r} $/MWh is outside {PRICE_MIN:,.0f}..{PRICE_MAX:,.0f}")
+    load = record.get("load_mw")
+    if load is not None and not 0 < load <= LOAD_MAX_MW:
+        raise _refuse("load_mw", f"{load!r} MW is outside (0, {LOAD_MAX_MW:,.0f}]")
+    if record["dataset"] == "lmp" and record.get("lmp") is None:
+        raise _refuse("lmp", "an lmp tick needs a price")
+    if record["dataset"] == "load" and record.get("load_mw") is None:
+        raise _refuse("load_mw", "a load tick needs load_mw")
+    parts = [record.get(n) for n in ("energy", "congestion", "loss")]
+    if record.get("lmp") is not None and all(p is not None for p in parts):
+        gap = record["lmp"] - math.fsum(parts)  # type: ignore[arg-type]
+        low, high = isos.get(record["iso"]).component_gap
+        if not low - 1e-9 <= gap <= high + 1e-9:
+            raise _refuse(
+                "lmp", f"{record['lmp']!r} is not energy + congestion + loss ({math.fsum(parts)!r}) within {low}..{high}"
+            )
+    revision = record.get("revision")
+    if revision is not None and revision < 0:
+        raise _refuse("revision", f"{revision} is negative")
+
+
+def check_live(record: dict[str, Any], fetched_at: datetime) -> None:
+    """A live poll's tick must start within LIVE_PAST before and LIVE_FUTURE after the fetch."""
+    start = _ts(record["interval_start"])
+    if not fetched_at - LIVE_PAST <= start <= fetched_at + LIVE_FUTURE:
+        raise _refuse(
+            "interval_start",
+            f"{record['interval_start']} is not within {LIVE_PAST.days} days before or "
+            f"{LIVE_FUTURE.days} days after the fetch at {fetched_at:%Y-%m-%dT%H:%MZ}",
+        )
