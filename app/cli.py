@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from app import demo
-from app.commands import batch, producers, stack, streaming
+from app.commands import batch, feed, producers, query, stack, streaming
 from gridtape.errors import GridtapeError
 
 # The modules that add subcommands, in the order `gridtape --help` lists them.
-COMMAND_MODULES = (stack, producers, streaming, batch, demo)
+COMMAND_MODULES = (stack, producers, streaming, batch, query, feed, demo)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,5 +1,5 @@
-"""The warehouse: Redshift-dialect SQL from batch/sql/*.sql, run on Redshift (Data API or a
-redshift_connector session) or, in the embedded default, on a DuckDB file.
+"""The warehouse: Redshift-dialect SQL from batch/sql/*.sql, run on Redshift (the Data API) or,
+in the embedded default, on a DuckDB file.
 
 The SQL is parsed once with sqlglot (dialect redshift). The DuckDB executor translates each
 statement tree, and the two things DuckDB cannot do are handled by an explicit adapter on the
@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import sqlglot
 from sqlglot import exp
 
-from gridtape import config
+from batch import manifests
+from gridtape import config, isos
 from gridtape.errors import GridtapeError, TerminalError, TransientError
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,7 @@ def bind(statement: exp.Expr, **params: Any) -> exp.Expr:
 
 
 def manifest_url(curated_bucket: str, day: date) -> str:
-    from batch.compaction import MANIFEST_PREFIX
-
-    return f"s3://{curated_bucket}/{MANIFEST_PREFIX}date={day.isoformat()}.manifest"
+    return f"s3://{curated_bucket}/{manifests.manifest_key(day.isoformat())}"
 
 
 class Executor(Protocol):
@@ -253,18 +252,71 @@ def _field_value(field: dict[str, Any]) -> Any:
     return None
 
 
-def redshift_session(host: str, database: str, user: str, password: str) -> Any:
-    """A direct Redshift session for ad-hoc work and the loader outside Lambda."""
-    import redshift_connector
-
-    return redshift_connector.connect(host=host, database=database, user=user, password=password)
-
-
 # ---------------------------------------------------------------- the load step
 
 
+def seed_statements() -> list[exp.Expr]:
+    """seed.sql (empties the seeded tables) + the rows of the ISO table."""
+    hubs = [(iso.code, hub) for iso in isos.TABLE for hub in iso.hubs]
+    return [
+        *statements("seed.sql"),
+        exp.insert(
+            exp.Values(expressions=[exp.tuple_(*map(exp.convert, r)) for r in hubs]),
+            "tracked_hubs",
+            columns=["iso", "hub"],
+        ),
+        exp.insert(
+            exp.Values(expressions=[exp.tuple_(*map(exp.convert, r)) for r in isos.neighbour_pairs()]),
+            "hub_neighbours",
+            columns=["iso_a", "hub_a", "iso_b", "hub_b"],
+        ),
+    ]
+
+
+def declared_columns() -> dict[str, list[exp.ColumnDef]]:
+    """Every table schema.sql creates -> its column definitions, in order."""
+    out = {}
+    for s in statements("schema.sql"):
+        if isinstance(s, exp.Create) and s.kind == "TABLE":
+            out[s.this.this.name] = [c for c in s.this.expressions if isinstance(c, exp.ColumnDef)]
+    return out
+
+
+def migrations(ex: Executor) -> list[exp.Expr]:
+    """What brings tables created by an older schema.sql up to it: a missing column is added
+    (nullable, as every column added since is); a staging table is recreated instead, since
+    COPY fills it by column position (staging holds nothing between loads)."""
+    q = sqlglot.parse_one(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = CURRENT_SCHEMA()",
+        read="redshift",
+    )
+    present: dict[str, list[str]] = {}
+    for row in ex.query(q):
+        present.setdefault(str(row["table_name"]), []).append(str(row["column_name"]))
+    creates = {s.this.this.name: s for s in statements("schema.sql") if isinstance(s, exp.Create) and s.kind == "TABLE"}
+    out: list[exp.Expr] = []
+    for table, cols in declared_columns().items():
+        have = present.get(table)
+        missing = [c for c in cols if have is not None and c.name not in have]
+        if not missing:
+            continue
+        if table.startswith("stg_"):
+            out += [sqlglot.parse_one(f"DROP TABLE IF EXISTS {table}", read="redshift"), creates[table]]
+        else:
+            out += [
+                sqlglot.parse_one(f"ALTER TABLE {table} ADD COLUMN {c.sql('redshift')}", read="redshift")
+                for c in missing
+            ]
+    return out
+
+
 def ensure_schema(ex: Executor) -> None:
-    ex.run([*statements("schema.sql"), *statements("seed.sql")])
+    ex.run(statements("schema.sql"))
+    upgrades = migrations(ex)
+    if upgrades:
+        log.warning("warehouse schema upgrade: %s", "; ".join(u.sql("redshift", comments=False)[:80] for u in upgrades))
+        ex.run(upgrades)
+    ex.run(seed_statements())
 
 
 def load_day(ex: Executor, curated_bucket: str, day: date, *, has_data: bool = True) -> None:

@@ -57,14 +57,14 @@ def generate(root: Path) -> int:
                 CAST(NULL AS DOUBLE) AS loss, CAST(NULL AS DOUBLE) AS load_mw,
                 strftime(s + INTERVAL 6 MINUTE, '%Y-%m-%dT%H:%M:%SZ') AS published_at,
                 strftime(s + INTERVAL 7 MINUTE, '%Y-%m-%dT%H:%M:%SZ') AS ingested_at,
-                'bench' AS source, CAST(s AS DATE) AS d
+                'bench' AS source, 0 AS revision, CAST(s AS DATE) AS d
             FROM ({base})
             UNION ALL
             SELECT iso, market, dataset, location, location_type,
                 strftime(s, '%Y-%m-%dT%H:%M:%SZ'), strftime(s + INTERVAL 5 MINUTE, '%Y-%m-%dT%H:%M:%SZ'),
                 price + 1.0, NULL, NULL, NULL, NULL,
                 strftime(s + INTERVAL 60 MINUTE, '%Y-%m-%dT%H:%M:%SZ'),
-                strftime(s + INTERVAL 61 MINUTE, '%Y-%m-%dT%H:%M:%SZ'), 'bench', CAST(s AS DATE)
+                strftime(s + INTERVAL 61 MINUTE, '%Y-%m-%dT%H:%M:%SZ'), 'bench', 1, CAST(s AS DATE)
             FROM ({base}) WHERE (n * 288 + i) % {REVISION_EVERY} = 0
         """
         con.execute(f"CREATE OR REPLACE TEMP TABLE g AS {rows}")
@@ -92,7 +92,8 @@ def duckdb_compact(raw: Path, out: Path) -> int:
     cols = (
         "{iso: 'VARCHAR', market: 'VARCHAR', dataset: 'VARCHAR', location: 'VARCHAR', location_type: 'VARCHAR', "
         "interval_start: 'VARCHAR', interval_end: 'VARCHAR', lmp: 'DOUBLE', energy: 'DOUBLE', congestion: 'DOUBLE', "
-        "loss: 'DOUBLE', load_mw: 'DOUBLE', published_at: 'VARCHAR', ingested_at: 'VARCHAR', source: 'VARCHAR'}"
+        "loss: 'DOUBLE', load_mw: 'DOUBLE', published_at: 'VARCHAR', ingested_at: 'VARCHAR', source: 'VARCHAR', "
+        "revision: 'BIGINT'}"
     )
     con.execute(
         f"""
@@ -114,7 +115,7 @@ def duckdb_compact(raw: Path, out: Path) -> int:
             WHERE trade_date = DATE '{DAY}'
             QUALIFY row_number() OVER (
                 PARTITION BY iso, market, dataset, location, interval_start
-                ORDER BY published_at DESC, ingested_at DESC) = 1
+                ORDER BY revision DESC NULLS LAST, published_at DESC, ingested_at DESC) = 1
             ORDER BY iso, trade_date, interval_start, location
         ) TO '{out}' (FORMAT PARQUET, PARTITION_BY (p_iso, p_date), OVERWRITE_OR_IGNORE)
         """
@@ -125,10 +126,11 @@ def duckdb_compact(raw: Path, out: Path) -> int:
 
 
 def spark_compact(spark: Any, raw: Path, out: Path) -> int:
-    from batch.compaction import CompactParams, read_lines, transform_and_write
+    from batch.compaction import read_lines, transform_and_write
+    from batch.transforms import CompactParams
 
-    per_iso, _rejects = transform_and_write(spark, read_lines(spark, [str(raw)]), CompactParams((DAY,)), str(out))
-    return sum(per_iso.values())
+    counts, _rejects = transform_and_write(spark, read_lines(spark, [str(raw)]), CompactParams((DAY,)), str(out))
+    return sum(counts.values())
 
 
 def run() -> list[Result]:
@@ -183,7 +185,8 @@ def run() -> list[Result]:
         t0 = time.perf_counter()
         ex.con.execute(
             "INSERT INTO plain SELECT iso, market, location, location_type, interval_start, interval_end, trade_date, "
-            f"lmp, energy, congestion, loss, published_at, ingested_at, source FROM read_parquet([{files}]) WHERE dataset = 'lmp'"
+            f"lmp, energy, congestion, loss, published_at, ingested_at, source, revision FROM read_parquet([{files}]) "
+            "WHERE dataset = 'lmp'"
         )
         plain_s = time.perf_counter() - t0
         ex.close()

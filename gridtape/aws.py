@@ -43,9 +43,3 @@ def client(service: str, region: str | None = None) -> Any:
     """A cached boto3 client; boto3 itself honours AWS_ENDPOINT_URL (and per-service
     AWS_ENDPOINT_URL_<SERVICE>) so the same code reaches AWS or the emulator."""
     return boto3.session.Session().client(service, region_name=config.region(region), config=_RETRIES)
-
-
-def account_id() -> str:
-    if endpoint_url() and is_local_endpoint():
-        return os.environ.get(config.ENV_ACCOUNT, config.EMULATOR_ACCOUNT)
-    return str(client("sts").get_caller_identity()["Account"])

@@ -30,6 +30,7 @@ LIVE_PAST: Final = timedelta(days=8)
 LIVE_FUTURE: Final = timedelta(days=2)
 LOCATION_MAX_BYTES: Final = 128  # the warehouse's location columns are VARCHAR(128) (bytes on Redshift)
 SOURCE_MAX_BYTES: Final = 1024
+REVISION_MAX: Final = 2**63 - 1
 MARKET_MINUTES: Final = {"RT5": 5, "RT15": 15, "RTH": 60, "DAM": 60}
 PRICE_FIELDS: Final = ("lmp", "energy", "congestion", "loss")
 TIME_FIELDS: Final = ("interval_start", "interval_end", "published_at", "ingested_at")
@@ -86,15 +87,13 @@ def check_tick_bounds(record: dict[str, Any]) -> None:
         raise _refuse("load_mw", "a load tick needs load_mw")
     parts = [record.get(n) for n in ("energy", "congestion", "loss")]
     if record.get("lmp") is not None and all(p is not None for p in parts):
-        gap = record["lmp"] - math.fsum(parts)  # type: ignore[arg-type]
+        total = math.fsum(float(p) for p in parts if p is not None)
         low, high = isos.get(record["iso"]).component_gap
-        if not low - 1e-9 <= gap <= high + 1e-9:
-            raise _refuse(
-                "lmp", f"{record['lmp']!r} is not energy + congestion + loss ({math.fsum(parts)!r}) within {low}..{high}"
-            )
+        if not low - 1e-9 <= record["lmp"] - total <= high + 1e-9:
+            raise _refuse("lmp", f"{record['lmp']!r} is not energy + congestion + loss ({total!r}) within {low}..{high}")
     revision = record.get("revision")
-    if revision is not None and revision < 0:
-        raise _refuse("revision", f"{revision} is negative")
+    if revision is not None and not 0 <= revision <= REVISION_MAX:
+        raise _refuse("revision", f"{revision} is outside 0..{REVISION_MAX} (the warehouse's BIGINT)")
 
 
 def check_live(record: dict[str, Any], fetched_at: datetime) -> None:

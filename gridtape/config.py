@@ -17,6 +17,14 @@ ENV_ACCOUNT: Final = "GRIDTAPE_ACCOUNT_ID"  # only needed off-AWS; on AWS it com
 ENV_EMULATOR_PORT: Final = "MOTO_PORT"
 ENV_INCLUDE_NODES: Final = "GRIDTAPE_INCLUDE_NODES"  # "1": publish every node, not just hubs/zones
 ENV_ISO: Final = "GRIDTAPE_ISO"  # which ISO a poller Lambda polls (set per function by infra/)
+# A direct Redshift session (`gridtape query --redshift`): a Secrets Manager id holding
+# host/port/dbname/username/password, and/or the single fields (a variable overrides the secret).
+ENV_REDSHIFT_SECRET_ID: Final = "GRIDTAPE_REDSHIFT_SECRET_ID"
+ENV_REDSHIFT_HOST: Final = "GRIDTAPE_REDSHIFT_HOST"
+ENV_REDSHIFT_PORT: Final = "GRIDTAPE_REDSHIFT_PORT"
+ENV_REDSHIFT_DATABASE: Final = "GRIDTAPE_REDSHIFT_DATABASE"
+ENV_REDSHIFT_USER: Final = "GRIDTAPE_REDSHIFT_USER"
+ENV_REDSHIFT_PASSWORD: Final = "GRIDTAPE_REDSHIFT_PASSWORD"
 
 DEFAULT_ENV: Final = "dev"
 DEFAULT_REGION: Final = "us-east-1"
@@ -111,6 +119,14 @@ class Names:
     @property
     def compaction_job(self) -> str:
         return f"gridtape-{self.env}-compaction"
+
+    @property
+    def feed_ticks_lease_table(self) -> str:
+        return f"gridtape-{self.env}-feed-ticks"
+
+    @property
+    def feed_analytics_lease_table(self) -> str:
+        return f"gridtape-{self.env}-feed-analytics"
 
     @property
     def redshift_workgroup(self) -> str:

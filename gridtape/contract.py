@@ -118,7 +118,9 @@ VOLATILITY: Final = RecordContract(
     ),
 )
 
-TS_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
+# [0-9], not \d: Python's \d also matches other scripts' digits. Matched whole (fullmatch), so a
+# trailing newline is refused too.
+TS_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
 _TS_RE: Final = re.compile(TS_PATTERN)
 
 
@@ -134,7 +136,7 @@ def format_ts(value: datetime) -> str:
 
 
 def parse_ts(value: str) -> datetime:
-    if not isinstance(value, str) or not _TS_RE.match(value):
+    if not isinstance(value, str) or not _TS_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a UTC ISO 8601 time ending in Z")
     return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
 

@@ -23,4 +23,5 @@ POLL_SKIPPED: Final = "PollSkipped"  # a poll that could not run (missing key, d
 # Streaming job (no dimensions)
 LATE_TICKS_DROPPED: Final = "LateTicksDropped"  # behind the watermark
 FUTURE_TICKS_DROPPED: Final = "FutureTicksDropped"  # beyond now + tolerance: never reach the watermark
+INVALID_TICKS_DROPPED: Final = "InvalidTicksDropped"  # refused by the contract (bounds, NaN, not JSON)
 STREAM_BATCHES: Final = "StreamBatches"  # micro-batches completed: the heartbeat the not-running alarm watches

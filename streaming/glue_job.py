@@ -14,7 +14,9 @@ Job arguments (DefaultArguments of the Glue job):
   --windows               window families MIN/SLIDE,comma-separated (default 60/5,1440/60)
   --watermark_minutes     watermark delay (default 15)
   --trigger_seconds       micro-batch interval (default 30)
-  --metrics_namespace     CloudWatch namespace for LateTicksDropped (default gridtape; "" = off)
+  --metrics_namespace     CloudWatch namespace of StreamBatches (one per completed micro-batch: the
+                          heartbeat), LateTicksDropped and FutureTicksDropped (default gridtape;
+                          "" = off)
   --gridtape_env          accepted and ignored (resource names come in the arguments above)
   --additional-python-modules  the gridtape wheel (it contains the streaming package)
 """
@@ -28,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gridtape import metrics
+
 log = logging.getLogger("gridtape.volatility")
 
 REQUIRED = ("analytics_stream", "curated_bucket", "checkpoint_location")
@@ -36,7 +40,7 @@ REQUIRED = ("analytics_stream", "curated_bucket", "checkpoint_location")
 DEFAULT_WINDOWS = "60/5,1440/60"
 DEFAULT_WATERMARK_MINUTES = 15
 DEFAULT_TRIGGER_SECONDS = 30
-DEFAULT_METRICS_NAMESPACE = "gridtape"  # the namespace the job role may publish to
+DEFAULT_METRICS_NAMESPACE = metrics.NAMESPACE  # the namespace the job role may publish to
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,39 +122,57 @@ def glue_ticks_as_raw(df: Any) -> Any:
     return df.select(F.to_json(F.struct(*fields)).alias("data"))
 
 
-def late_tick_listener(namespace: str, job_name: str) -> Any:
-    """Logs (and publishes to CloudWatch) the ticks dropped as later than the watermark, per
-    micro-batch, from each batch's progress."""
-    from pyspark.sql.streaming import StreamingQueryListener
-
+def progress_metrics(progress: dict[str, Any]) -> list[dict[str, Any]]:
+    """CloudWatch MetricData for one completed micro-batch (its progress as a dict): the heartbeat
+    the "streaming job not running" alarm watches, and the ticks dropped as late or future.
+    Streaming job metrics carry no dimensions (gridtape/metrics.py)."""
+    from streaming import guards
     from streaming.job import late_ticks
 
-    class LateTicks(StreamingQueryListener):
+    future, _ = guards.dropped(progress)
+    values = {
+        metrics.STREAM_BATCHES: 1.0,
+        metrics.LATE_TICKS_DROPPED: float(late_ticks(progress)),
+        metrics.FUTURE_TICKS_DROPPED: float(future),
+    }
+    return [{"MetricName": name, "Value": value, "Unit": "Count"} for name, value in values.items()]
+
+
+def progress_listener(namespace: str) -> Any:
+    """Logs each micro-batch's dropped ticks and publishes progress_metrics to CloudWatch (once
+    per batch id: a progress event repeated for the same batch is no new heartbeat)."""
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    from streaming import guards
+    from streaming.job import late_ticks
+
+    class Progress(StreamingQueryListener):
+        last_batch = -1
+
         def onQueryStarted(self, event: Any) -> None:
             log.info("volatility query %s started", event.id)
 
         def onQueryProgress(self, event: Any) -> None:
             progress = json.loads(event.progress.json)
-            late = late_ticks(progress)
-            watermark = progress.get("eventTime", {}).get("watermark")
-            if late:
+            batch = int(progress.get("batchId", -1))
+            if batch <= self.last_batch:
+                return
+            self.last_batch = batch
+            late, (future, invalid) = late_ticks(progress), guards.dropped(progress)
+            if late or future or invalid:
                 log.warning(
-                    "batch %s: %d ticks later than the watermark (%s) dropped", progress["batchId"], late, watermark
+                    "batch %s: ticks dropped: %d later than the watermark (%s), %d over %d days after now, %d invalid",
+                    batch,
+                    late,
+                    progress.get("eventTime", {}).get("watermark"),
+                    future,
+                    guards.FUTURE_TOLERANCE.days,
+                    invalid,
                 )
             if namespace:
                 import boto3
 
-                boto3.client("cloudwatch").put_metric_data(
-                    Namespace=namespace,
-                    MetricData=[
-                        {
-                            "MetricName": "LateTicksDropped",
-                            "Dimensions": [{"Name": "JobName", "Value": job_name}],
-                            "Value": float(late),
-                            "Unit": "Count",
-                        }
-                    ],
-                )
+                boto3.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=progress_metrics(progress))
 
         def onQueryIdle(self, event: Any) -> None:
             pass
@@ -158,7 +180,7 @@ def late_tick_listener(namespace: str, job_name: str) -> Any:
         def onQueryTerminated(self, event: Any) -> None:
             log.info("volatility query %s terminated: %s", event.id, event.exception)
 
-    return LateTicks()
+    return Progress()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -183,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         transformation_ctx="ticks",
     )
     out = volatility_stream(glue_ticks_as_raw(raw), params_of(args))
-    spark.streams.addListener(late_tick_listener(args.metrics_namespace, args.job_name))
+    spark.streams.addListener(progress_listener(args.metrics_namespace))
     sinks = VolatilitySinks(args.curated_bucket, args.analytics_stream)
     query = (
         out.writeStream.outputMode("append")

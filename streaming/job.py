@@ -7,9 +7,10 @@ The query is the same everywhere (volatility_stream over a DataFrame of raw JSON
 * `gridtape stream`: the Python Kinesis source over the emulator (streaming/kinesis_source.py).
 * `gridtape stream --from-dir`: Spark's text file source over a folder of JSON-lines files.
 
-Late ticks are counted from Spark's own progress: numRowsDroppedByWatermark of the
-stateful volatility operator (see streaming/volatility.py), logged per batch and summed in the
-counts every entry point returns.
+Dropped ticks are counted from Spark's own progress, logged per batch and summed in the counts
+every entry point returns: late ones by numRowsDroppedByWatermark of the stateful volatility
+operator (see streaming/volatility.py), future and invalid ones by the guard's observed metrics
+(see streaming/guards.py).
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gridtape import config
-from gridtape.contract import VOLATILITY, dumps, tick
-from streaming.volatility import LATE_TICKS_OPERATOR, VolatilityParams, parse_ticks, transform_volatility
+from gridtape.contract import VOLATILITY, dumps
+from streaming import guards
+from streaming.volatility import (
+    END_OF_INPUT,
+    LATE_TICKS_OPERATOR,
+    VolatilityParams,
+    parse_ticks,
+    transform_volatility,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +42,12 @@ Writer = Callable[[str, int, Sequence[dict[str, Any]]], None]
 _POLL_S = 0.1
 # Session settings of the local runner: no console progress bars in a long-running command.
 QUIET = {"spark.ui.showConsoleProgress": "false"}
-# --flush: an end-of-input tick this far in the future moves the watermark past every open
-# window; its own windows end later still, so they are never emitted.
-FLUSH_LOCATION = "__gridtape_end_of_input__"
-_FLUSH_TIME = datetime(2999, 1, 1, tzinfo=UTC)
 
 
-def volatility_stream(raw: Any, params: VolatilityParams) -> Any:
-    """Raw records (JSON ticks in a `data` column) -> volatility records. Pure."""
-    out = transform_volatility(parse_ticks(raw, "data"), params)
-    return out.where(out.location != FLUSH_LOCATION)
+def volatility_stream(raw: Any, params: VolatilityParams, *, end_of_input: bool = False) -> Any:
+    """Raw records (JSON ticks in a `data` column) -> volatility records. Pure. end_of_input:
+    the END_OF_INPUT line flushes every open window (only for input nobody else writes to)."""
+    return transform_volatility(parse_ticks(raw, "data", end_of_input=end_of_input), params)
 
 
 def collect_records(df: Any) -> list[dict[str, Any]]:
@@ -74,6 +77,8 @@ class RunCounts:
     batches: int = 0
     input_rows: int = 0
     late_dropped: int = 0
+    future_dropped: int = 0
+    invalid_dropped: int = 0
     records_out: int = 0
     last_watermark: str | None = None
     query_id: str | None = None
@@ -85,6 +90,17 @@ class RunCounts:
         late = late_ticks(progress)
         self.late_dropped += late
         self.last_watermark = progress.get("eventTime", {}).get("watermark", self.last_watermark)
+        future, invalid = guards.dropped(progress)
+        self.future_dropped += future
+        self.invalid_dropped += invalid
+        if future or invalid:
+            log.warning(
+                "batch %s: %d ticks starting over %d days after now and %d invalid ticks dropped",
+                progress["batchId"],
+                future,
+                guards.FUTURE_TOLERANCE.days,
+                invalid,
+            )
         if late:
             self.per_batch_late[int(progress["batchId"])] = late
             # The log line a trader's on-call greps for; the metric is the count in progress.
@@ -185,7 +201,7 @@ def local_checkpoint(name: str, home: Path | None = None) -> str:
 def stage_files(src: Path, staging: Path, flush: bool) -> list[Path]:
     """Copy the tick files of src into staging in name order, with strictly increasing
     modification times: Spark's file source takes files oldest first, and the issue promises
-    name order. With flush, an end-of-input tick goes last."""
+    name order. With flush, a file holding the END_OF_INPUT marker (no tick) goes last."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -199,20 +215,7 @@ def stage_files(src: Path, staging: Path, flush: bool) -> list[Path]:
         staged.append(target)
     if flush:
         target = staging / f"{len(files):08d}-end-of-input.json"
-        marker = tick(
-            iso="PJM",
-            market="RT5",
-            dataset="lmp",
-            location=FLUSH_LOCATION,
-            location_type="node",
-            interval_start=_FLUSH_TIME,
-            interval_end=_FLUSH_TIME.replace(minute=5),
-            published_at=_FLUSH_TIME,
-            ingested_at=_FLUSH_TIME,
-            source="gridtape stream --flush",
-            lmp=0.0,
-        )
-        target.write_text(dumps(marker) + "\n")
+        target.write_text(END_OF_INPUT + "\n")
         os.utime(target, (base + len(files), base + len(files)))
         staged.append(target)
     return staged
@@ -258,7 +261,8 @@ def run_files(
                     fh.write(dumps(wire(rec)) + "\n")
                 fh.flush()
 
-            counts = run_query(volatility_stream(raw, params), write, str(work / "checkpoint"), available_now=True)
+            out = volatility_stream(raw, params, end_of_input=flush)
+            counts = run_query(out, write, str(work / "checkpoint"), available_now=True)
         result = counts.as_dict()
         result["files"] = len(staged) - int(flush)
         return result

@@ -11,12 +11,17 @@ after a crash Spark replays the last planned batch with the same batchId and the
   2. an `intent` marker (written before the first PutRecords) but no `done` -> the previous
      attempt died mid-publish: read the stream back from the intent's time and publish only
      the records whose id (the volatility natural key) is not there yet;
-  3. publish, retrying only the entries PutRecords reports as failed, then write `done`.
+  3. publish (gridtape.kinesis.Writer: request limits, only failed entries re-sent), then
+     write `done`. The read-back reads every shard to its tip (through empty pages), so a
+     replay finds every record the interrupted attempt put.
   Each record's id is its natural key (iso, market, location, window_start, window_end), part
   of the record itself, so a consumer can de-duplicate too (partition key: iso:location).
 
 Records arrive as dicts with aware UTC datetimes (job.collect_records moves timestamps out of
 Spark as epoch microseconds, which keeps them UTC whatever the driver's local zone is).
+A non-finite statistic (inf/NaN) never reaches either sink: a nullable field becomes null, a
+record with a non-finite required field is dropped; both are counted and logged, never raised
+(JSON has no inf/NaN, and a batch that raises would be replayed forever).
 """
 
 from __future__ import annotations
@@ -24,23 +29,21 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gridtape import aws
+from gridtape import aws, kinesis
 from gridtape.contract import VOLATILITY, dumps, format_ts, natural_key
-from gridtape.errors import TransientError
 
 log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TS_FIELDS = tuple(f.name for f in VOLATILITY.fields if f.kind == "timestamp")
-_PUT_BATCH = 500  # PutRecords: at most 500 entries and 5 MiB per call
-_PUT_ATTEMPTS = 8
+_FLOATS = {f.name: f.nullable for f in VOLATILITY.fields if f.kind == "float"}
 _READBACK_MARGIN = timedelta(minutes=5)  # clock skew between this host and Kinesis arrival times
 
 
@@ -63,6 +66,25 @@ def record_id(record: dict[str, Any]) -> str:
     return "|".join(natural_key(wire(record), VOLATILITY))
 
 
+def finite(records: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, int]:
+    """-> (records without inf/NaN, fields set to null, records dropped). A nullable float that
+    is not finite becomes null; a required one (e.g. price_mean) drops its record."""
+    out: list[dict[str, Any]] = []
+    nulled = dropped = 0
+    for rec in records:
+        bad = [k for k in _FLOATS if isinstance(rec.get(k), float) and not math.isfinite(rec[k])]
+        if any(not _FLOATS[k] for k in bad):
+            dropped += 1
+            log.error("volatility record %s dropped: non-finite required field(s) %s", record_id(rec), bad)
+            continue
+        if bad:
+            nulled += len(bad)
+            log.warning("volatility record %s: non-finite %s written as null", record_id(rec), bad)
+            rec = {**rec, **dict.fromkeys(bad)}
+        out.append(rec)
+    return out, nulled, dropped
+
+
 @dataclass
 class SinkCounts:
     batches: int = 0
@@ -71,6 +93,8 @@ class SinkCounts:
     kinesis_records: int = 0
     kinesis_skipped_batches: int = 0
     kinesis_recovered_records: int = 0
+    nonfinite_nulled_fields: int = 0
+    nonfinite_dropped_records: int = 0
     per_batch: dict[int, int] = field(default_factory=dict)
 
 
@@ -158,40 +182,21 @@ class KinesisSink:
 
     def put_records(self, records: Iterable[dict[str, Any]]) -> None:
         entries = [
-            {"Data": (dumps(wire(r)) + "\n").encode(), "PartitionKey": f"{r['iso']}:{r['location']}"} for r in records
+            kinesis.Entry((dumps(wire(r)) + "\n").encode(), f"{r['iso']}:{r['location']}", record_id(r))
+            for r in records
         ]
-        kinesis = aws.client("kinesis")
-        for i in range(0, len(entries), _PUT_BATCH):
-            todo = entries[i : i + _PUT_BATCH]
-            for attempt in range(_PUT_ATTEMPTS):
-                resp = kinesis.put_records(StreamName=self.stream, Records=todo)
-                if not resp.get("FailedRecordCount"):
-                    break
-                # Retry only the entries that failed (throttled shards), keeping their order.
-                todo = [e for e, r in zip(todo, resp["Records"], strict=True) if "ErrorCode" in r]
-                time.sleep(min(0.1 * 2**attempt, 5.0))
-            else:
-                raise TransientError(f"PutRecords to {self.stream}: {len(todo)} records still failing")
+        kinesis.Writer(self.stream, aws.client("kinesis"), max_attempts=8).put(entries)
 
     def published_since(self, since: datetime) -> set[str]:
-        """Ids of the volatility records on the stream that arrived at or after `since`."""
-        kinesis = aws.client("kinesis")
+        """Ids of the volatility records on the stream that arrived at or after `since`, every
+        shard read to its tip."""
+        records, _ = kinesis.read_to_tip(self.stream, start=kinesis.Start.at(since), client=aws.client("kinesis"))
         ids: set[str] = set()
-        shards = kinesis.list_shards(StreamName=self.stream)["Shards"]
-        for shard in shards:
-            it = kinesis.get_shard_iterator(
-                StreamName=self.stream, ShardId=shard["ShardId"], ShardIteratorType="AT_TIMESTAMP", Timestamp=since
-            )["ShardIterator"]
-            while it:
-                resp = kinesis.get_records(ShardIterator=it, Limit=10_000)
-                for rec in resp["Records"]:
-                    try:
-                        ids.add(_wire_id(json.loads(rec["Data"])))
-                    except (ValueError, KeyError):
-                        continue  # not ours; the stream is shared with nobody, but be tolerant
-                if not resp["Records"] or resp.get("MillisBehindLatest", 0) == 0:
-                    break
-                it = resp.get("NextShardIterator")
+        for rec in records:
+            try:
+                ids.add(_wire_id(json.loads(rec.data)))
+            except (ValueError, KeyError, TypeError):
+                continue  # not ours; the stream is shared with nobody, but be tolerant
         return ids
 
 
@@ -210,6 +215,9 @@ class VolatilitySinks:
     def write(self, query_id: str, batch_id: int, records: Sequence[dict[str, Any]]) -> None:
         self.counts.batches += 1
         self.counts.per_batch[batch_id] = len(records)
+        records, nulled, dropped = finite(records)
+        self.counts.nonfinite_nulled_fields += nulled
+        self.counts.nonfinite_dropped_records += dropped
         if not records:
             return
         self.counts.records += len(records)

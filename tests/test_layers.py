@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "gridtape"
-STAGES = ("producers", "streaming", "batch")
+STAGES = ("producers", "streaming", "batch", "feed")
 APP = "app"
 PACKAGES = (KERNEL, *STAGES, APP)
 

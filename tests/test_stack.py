@@ -15,16 +15,18 @@ from typing import Any
 
 import pytest
 
-from app.stack import deploy
+from app.stack import artifacts, deploy, packaging
+from app.stack import status as live
+from app.stack import template as tpl
 from gridtape import aws, config
 
 pytestmark = pytest.mark.emulator
 
-ASL = deploy.REPO / "statemachines" / "nightly.asl.json"
+ASL = tpl.REPO / "statemachines" / "nightly.asl.json"
 
 
 def _rows(names: config.Names) -> set[tuple[str, str]]:
-    return {(r["type"], r["name"]) for r in deploy.status(names)}
+    return {(r["type"], r["name"]) for r in live.status(names)}
 
 
 def test_status_lists_the_core_resources(stack: Any) -> None:
@@ -49,8 +51,16 @@ def test_status_lists_the_pollers_and_their_schedules(stack: Any) -> None:
         name = f"gridtape-{stack.names.env}-poll-{iso}"
         assert ("AWS::Lambda::Function", name) in rows
         assert ("AWS::Events::Rule", name) in rows
+        assert ("AWS::IAM::Role", name) in rows  # each poller runs as its own role
     assert ("AWS::Lambda::Function", f"gridtape-{stack.names.env}-warehouse") in rows
     assert ("AWS::SecretsManager::Secret", f"gridtape/{stack.names.env}/pjm-api-key") in rows
+
+
+def test_one_output_lists_every_poller(stack: Any) -> None:
+    from gridtape import isos
+
+    listed = deploy.outputs(stack.names)["PollerFunctionNames"].split(",")
+    assert sorted(listed) == sorted(f"gridtape-{stack.names.env}-poll-{code.lower()}" for code in isos.CODES)
 
 
 def test_deployed_state_machine_is_the_asl_file_substituted(stack: Any) -> None:
@@ -58,7 +68,7 @@ def test_deployed_state_machine_is_the_asl_file_substituted(stack: Any) -> None:
     region = config.region()
     arn = f"arn:aws:states:{region}:{n.account}:stateMachine:{n.nightly_state_machine}"
     live = aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
-    expected = deploy.apply_substitutions(
+    expected = packaging.apply_substitutions(
         ASL.read_text(),
         {
             "CompactionJobName": n.compaction_job,
@@ -91,10 +101,37 @@ def test_properties_moto_drops_are_applied(stack: Any) -> None:
     assert summary["EncryptionType"] == "KMS"
 
 
+def test_the_feeds_lease_tables_are_deployed_and_used_by_the_local_driver(stack: Any) -> None:
+    """The stack creates the KCL lease tables (PITR topped up); the local feed driver finds
+    them under the names it computes and keeps its leases there, as the KCL would."""
+    from app.local import feed_leases
+    from gridtape import kinesis
+
+    ddb = aws.client("dynamodb")
+    out = deploy.outputs(stack.names)
+    for role in ("ticks", "analytics"):
+        name = feed_leases.lease_table(stack.names, role)
+        assert out[f"Feed{role.capitalize()}LeaseTableName"] == name
+        table = ddb.describe_table(TableName=name)["Table"]
+        assert table["KeySchema"] == [{"AttributeName": "leaseKey", "KeyType": "HASH"}]
+        backups = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    leases = feed_leases.LeaseTable(feed_leases.lease_table(stack.names, "analytics"))
+    leases.ensure()  # finds the stack's table: no second create
+    shard = kinesis.Shard("shardId-test-000000000000")
+    lease = leases.take(shard, "stack-test", "TRIM_HORIZON", failover_s=30.0)
+    assert lease is not None
+    try:
+        assert leases.checkpoint(lease, "49590000000000000000000000000000000000000000000000000000")
+        assert leases.get(shard.shard_id)["checkpoint"].startswith("4959")
+    finally:
+        ddb.delete_item(TableName=leases.name, Key={"leaseKey": {"S": shard.shard_id}})
+
+
 def test_artifacts_are_uploaded(stack: Any) -> None:
     s3 = aws.client("s3")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=stack.names.artifacts_bucket).get("Contents", [])}
-    assert {deploy.LAMBDA_ZIP_KEY, deploy.ASL_KEY} <= keys
+    assert {artifacts.LAMBDA_ZIP_KEY, artifacts.ASL_KEY} <= keys
 
 
 def test_poller_lambda_configuration(stack: Any) -> None:
@@ -120,8 +157,8 @@ def test_deploying_twice_is_a_no_op(stack: Any) -> None:
 def _copy_source(tmp_path: Path) -> Path:
     """infra/ and statemachines/ beside each other, as in the repo (the template names the ASL
     by a relative path), plus the packages the Lambda zip is built from."""
-    shutil.copytree(deploy.REPO / "infra", tmp_path / "infra")
-    shutil.copytree(deploy.REPO / "statemachines", tmp_path / "statemachines")
+    shutil.copytree(tpl.REPO / "infra", tmp_path / "infra")
+    shutil.copytree(tpl.REPO / "statemachines", tmp_path / "statemachines")
     return tmp_path / "infra" / "gridtape.yaml"
 
 
@@ -142,6 +179,32 @@ def test_an_asl_edit_is_deployed_as_an_update(stack: Any, tmp_path: Path) -> Non
     finally:
         deploy.deploy(n)  # back to the repo's files for the rest of the session
     assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["Comment"] != asl["Comment"]
+
+
+def test_an_edit_to_what_the_emulator_does_not_create_keeps_the_stack_working(stack: Any, tmp_path: Path) -> None:
+    """moto's UpdateStack crashes on a changed resource it never created (a Condition: OnAws
+    one): the emulator deploy leaves those out, so such an edit deploys as nothing to do."""
+    n = stack.names
+    template = _copy_source(tmp_path)
+    text = template.read_text()
+    edited = (
+        text.replace("      Timeout: 120\n", "      Timeout: 90\n")  # the compaction Glue job
+        .replace("Sid: DeliveryErrorLogs", "Sid: DeliveryErrors")  # the Firehose role
+        .replace(
+            "AlarmName: !Sub gridtape-${EnvName}-ticks-iterator-age", "AlarmName: !Sub gridtape-${EnvName}-ticks-age"
+        )
+    )
+    assert edited.count("Timeout: 90\n") == edited.count("Sid: DeliveryErrors") == edited.count("-ticks-age") == 1
+    template.write_text(edited)
+    cfn = aws.client("cloudformation")
+    before = cfn.describe_stacks(StackName=n.stack)["Stacks"][0]
+    try:
+        deploy.deploy(n, template_path=template)
+        after = cfn.describe_stacks(StackName=n.stack)["Stacks"][0]
+        assert after["StackStatus"] == before["StackStatus"]
+        assert after.get("LastUpdatedTime") == before.get("LastUpdatedTime")
+    finally:
+        deploy.deploy(n)
 
 
 def test_a_failed_create_names_the_resource_and_cleans_up(stack: Any, tmp_path: Path) -> None:

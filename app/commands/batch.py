@@ -16,10 +16,19 @@ def register(sub: Any) -> None:
     p.add_argument("--once", action="store_true", help="drain what is on the stream, flush and exit")
     p.add_argument("--env", default=None)
     p.set_defaults(func=_land)
-    b = sub.add_parser("batch", help="nightly compaction -> warehouse load -> data-quality checks for one day")
-    b.add_argument("--date", required=True, help="local operating day YYYY-MM-DD")
+    b = sub.add_parser(
+        "batch",
+        help="nightly compaction -> warehouse load -> data-quality checks for a day and the days that got late data",
+    )
+    b.add_argument("--date", default=None, help="local operating day YYYY-MM-DD (default: yesterday, UTC)")
     b.add_argument("--env", default=None)
     b.add_argument("--isos", default=None, help="comma-separated ISOs the checks expect (default: all seven)")
+    b.add_argument(
+        "--horizon-days",
+        type=int,
+        default=None,
+        help="re-load days up to this many days before --date that received raw records since the last run (default 7)",
+    )
     b.set_defaults(func=_batch)
 
 
@@ -42,13 +51,15 @@ def _land(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from batch import nightly
-    from gridtape.contract import DATASETS
+    from datetime import UTC, datetime, timedelta
+
+    from batch import catchup, nightly
+    from batch import days as _days
 
     _connect()
-    expected = None
-    if args.isos:
-        expected = [(iso.strip().upper(), d) for iso in args.isos.split(",") for d in DATASETS]
-    summary = nightly.run(args.date, names=config.names(args.env), expected=expected)
+    expected = [iso.strip().upper() for iso in args.isos.split(",")] if args.isos else None
+    day = args.date or _days.previous_day(datetime.now(UTC)).isoformat()
+    horizon = timedelta(days=args.horizon_days) if args.horizon_days is not None else catchup.HORIZON
+    summary = nightly.run(day, names=config.names(args.env), expected=expected, horizon=horizon)
     print(json.dumps(summary, indent=2, default=str))
     return 0 if summary["status"] == "SUCCEEDED" else 1

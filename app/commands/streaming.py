@@ -46,11 +46,7 @@ def _params(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import logging
-
     from gridtape.errors import GridtapeError
-
-    logging.getLogger("py4j").setLevel(logging.WARNING)  # one line per py4j callback otherwise
 
     try:
         params = _params(args)

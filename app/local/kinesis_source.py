@@ -5,8 +5,9 @@ Kinesis source (streaming/glue_job.py), and Spark 3.5 has no Python streaming so
 Why a Python source rather than a connector jar: no Kinesis connector ships with Apache Spark,
 the third-party ones pull the AWS SDK and KCL onto the classpath and need a Maven download at
 session start, and none of them can be pointed at an emulator endpoint without extra glue. A
-data source of ~150 lines over GetShardIterator/GetRecords reads the emulator with the same
-boto3 the rest of the project uses, and its offsets are plain per-shard sequence numbers.
+data source over the project's Kinesis reader (gridtape.kinesis: paged ListShards, GetRecords
+to each shard's tip) reads the emulator with the same boto3 the rest of the project uses, and
+its offsets are plain per-shard sequence numbers.
 
 It is a SimpleDataSourceStreamReader: Kinesis has no cheap "latest offset" call, so planning
 a batch means reading it; read(start) returns the records and the end offset together, and
@@ -22,15 +23,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC
 from typing import Any
 
 from pyspark.sql.datasource import DataSource, SimpleDataSourceStreamReader
 from pyspark.sql.types import StructType
 
+from gridtape import kinesis
+
 NAME = "gridtape_kinesis"
 SCHEMA = "data binary, partition_key string, sequence_number string, shard_id string, arrival_time timestamp"
-_GET_LIMIT = 10_000  # GetRecords maximum per call
 
 
 def _client(options: dict[str, str]) -> Any:
@@ -91,58 +92,20 @@ class KinesisStreamReader(SimpleDataSourceStreamReader):
         return self._kinesis
 
     def _shards(self) -> list[str]:
-        shards: list[str] = []
-        kwargs: dict[str, Any] = {"StreamName": self.stream}
-        while True:
-            page = self.kinesis.list_shards(**kwargs)
-            shards.extend(s["ShardId"] for s in page["Shards"])
-            if not page.get("NextToken"):
-                return sorted(shards)
-            kwargs = {"NextToken": page["NextToken"]}
+        return [s.shard_id for s in kinesis.list_shards(self.stream, self.kinesis)]
 
-    def _iterator(self, shard: str, after: str) -> str:
-        if after:
-            it = self.kinesis.get_shard_iterator(
-                StreamName=self.stream,
-                ShardId=shard,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                StartingSequenceNumber=after,
-            )
-        else:
-            it = self.kinesis.get_shard_iterator(
-                StreamName=self.stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-            )
-        return str(it["ShardIterator"])
+    def _rows(self, shard: str, after: str, until: str | None = None, cap: int | None = None) -> Iterator[tuple]:
+        """Rows of one shard after sequence number `after` ("" = trim horizon): up to and
+        including `until` when given, else to the shard's tip or about `cap` records."""
+        reader = kinesis.ShardReader(self.stream, shard, after or None, until=until, client=self.kinesis)
+        for batch in reader.to_tip(cap):
+            for rec in batch.records:
+                yield (rec.data, rec.partition_key, rec.sequence_number, shard, rec.arrival)
 
     def initialOffset(self) -> dict:
         # Always the trim horizon: a new query (new checkpoint) computes from everything the
         # stream still holds, and the checkpoint carries it from there.
         return {"shards": dict.fromkeys(self._shards(), "")}
-
-    def _drain(self, shard: str, iterator: str | None, stop_after: int | None, cap: int) -> Iterator[tuple]:
-        """Records of one shard from iterator on: up to and including sequence number
-        stop_after when given, else until the shard is caught up or cap records were read."""
-        count = 0
-        while iterator:
-            resp = self.kinesis.get_records(ShardIterator=iterator, Limit=_GET_LIMIT)
-            for rec in resp["Records"]:
-                seq = rec["SequenceNumber"]
-                if stop_after is not None and int(seq) > stop_after:
-                    return
-                arrival = rec.get("ApproximateArrivalTimestamp")
-                yield (
-                    bytes(rec["Data"]),
-                    rec.get("PartitionKey"),
-                    seq,
-                    shard,
-                    arrival.astimezone(UTC) if arrival is not None else None,
-                )
-                count += 1
-                if stop_after is not None and int(seq) == stop_after:
-                    return
-            iterator = resp.get("NextShardIterator")
-            if stop_after is None and (not resp["Records"] or resp.get("MillisBehindLatest", 0) == 0 or count >= cap):
-                return
 
     def read(self, start: dict) -> tuple[Iterator[tuple], dict]:
         positions = dict(start.get("shards", {}))
@@ -151,7 +114,7 @@ class KinesisStreamReader(SimpleDataSourceStreamReader):
         rows: list[tuple] = []
         end = dict(positions)
         for shard, after in sorted(positions.items()):
-            for row in self._drain(shard, self._iterator(shard, after), None, self.max_records):
+            for row in self._rows(shard, after, cap=self.max_records):
                 rows.append(row)
                 end[shard] = row[2]
         return iter(rows), {"shards": end}
@@ -161,9 +124,8 @@ class KinesisStreamReader(SimpleDataSourceStreamReader):
         rows: list[tuple] = []
         for shard, last in sorted(end.get("shards", {}).items()):
             after = begin.get(shard, "")
-            if not last or last == after:
-                continue
-            rows.extend(self._drain(shard, self._iterator(shard, after), int(last), 0))
+            if last and last != after:
+                rows.extend(self._rows(shard, after, until=last))
         return iter(rows)
 
     def commit(self, end: dict) -> None:

@@ -11,9 +11,15 @@ same layout, buffering and format:
 - records whose partition keys cannot be extracted (not JSON, no iso / interval_start) go to
   errors/processing-failed/<yyyy-MM-dd>/ as Firehose error records (base64 rawData + errorCode).
 
-The per-shard position is a local checkpoint (GRIDTAPE_HOME/land/<stream>.json), written only
-after every buffer holding records up to that position has been flushed, so a restart never
-re-lands a record (and never skips one: at worst it re-reads records not yet flushed).
+The per-shard position is a local checkpoint (GRIDTAPE_HOME/land/<stream>.json). A flush is
+a small redo log, so a restart never re-lands a record and never skips one:
+1. the checkpoint records the flush's intent: the positions its buffers reach (`flushing`);
+2. every buffer is written to a key derived from its content (the shard and first..last
+   sequence numbers it holds, and its earliest arrival time), so writing it again overwrites;
+3. the checkpoint moves to the new positions.
+A crash before 3 leaves the intent: the next run re-reads exactly the records between the old
+positions and the intent's, rebuilds the same buffers and rewrites the same keys before it
+reads anything new. Before 1, the buffers were never written and are simply read again.
 Difference from Firehose, on purpose: a flush writes every partition's buffer at once, so one
 checkpoint covers them all.
 """
@@ -24,6 +30,7 @@ import base64
 import gzip
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gridtape import aws, config
+from gridtape import aws, config, kinesis
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +48,6 @@ BUFFER_BYTES = 64 * 1024 * 1024
 RAW_PREFIX = "raw/"
 ERROR_PREFIX = "errors/"
 STREAM_VERSION = 1
-_GET_RECORDS_LIMIT = 10_000
 
 
 def partition_keys(data: bytes) -> tuple[str, str]:
@@ -55,8 +61,11 @@ def partition_keys(data: bytes) -> tuple[str, str]:
     return iso, start[:10]
 
 
-def object_key(prefix: str, stream: str, when: datetime) -> str:
-    return f"{prefix}{stream}-{STREAM_VERSION}-{when:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}.gz"
+def object_key(prefix: str, stream: str, when: datetime, content: str = "") -> str:
+    """Firehose's key shape; the uuid is derived from `content` (what the object holds) when
+    given, so the same records always land at the same key."""
+    uid = uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}{stream}|{content}") if content else uuid.uuid4()
+    return f"{prefix}{stream}-{STREAM_VERSION}-{when:%Y-%m-%d-%H-%M-%S}-{uid}.gz"
 
 
 def error_record(data: bytes, reason: str, arrival: datetime) -> bytes:
@@ -73,10 +82,14 @@ def error_record(data: bytes, reason: str, arrival: datetime) -> bytes:
 
 @dataclass
 class _Buffer:
-    opened_at: datetime
+    opened_at: datetime  # earliest arrival in the buffer (order-free, so a redo finds the same)
     opened_mono: float
     lines: list[bytes] = field(default_factory=list)
     size: int = 0
+    ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # shard -> first, last sequence
+
+    def content(self) -> str:
+        return ";".join(f"{shard}:{a}-{b}" for shard, (a, b) in sorted(self.ranges.items()))
 
 
 @dataclass
@@ -97,40 +110,47 @@ class Lander:
     def __post_init__(self) -> None:
         self.kinesis = aws.client("kinesis")
         self.s3 = aws.client("s3")
-        self.checkpoint: dict[str, str] = self._read_checkpoint()
+        self.checkpoint, self.flushing = self._read_checkpoint()
         self.positions = dict(self.checkpoint)
 
-    def _read_checkpoint(self) -> dict[str, str]:
+    def _read_checkpoint(self) -> tuple[dict[str, str], dict[str, str] | None]:
+        """-> (positions, the positions an unfinished flush reaches, or None)."""
         try:
-            return dict(json.loads(self.checkpoint_path.read_text()))
+            saved = dict(json.loads(self.checkpoint_path.read_text()))
         except FileNotFoundError:
-            return {}
+            return {}, None
+        if "positions" not in saved:  # the earlier flat {shard: sequence} format
+            return saved, None
+        return dict(saved["positions"]), saved.get("flushing")
 
-    def _write_checkpoint(self) -> None:
+    def _save(self, positions: dict[str, str], flushing: dict[str, str] | None) -> None:
         self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.checkpoint_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.positions, indent=1, sort_keys=True))
+        tmp.write_text(json.dumps({"positions": positions, "flushing": flushing}, indent=1, sort_keys=True))
         tmp.replace(self.checkpoint_path)  # atomic: a crash leaves the old or the new checkpoint
-        self.checkpoint = dict(self.positions)
+        self.checkpoint, self.flushing = dict(positions), flushing
 
-    def _add(self, prefix: str, line: bytes, arrival: datetime) -> None:
+    def _add(self, prefix: str, line: bytes, arrival: datetime, shard: str, sequence: str) -> None:
         buf = self.buffers.get(prefix)
         if buf is None:
             buf = self.buffers[prefix] = _Buffer(arrival, self.clock())
+        buf.opened_at = min(buf.opened_at, arrival)
         buf.lines.append(line)
         buf.size += len(line) + 1
+        if shard:
+            first, last = buf.ranges.get(shard, (sequence, sequence))
+            buf.ranges[shard] = (min(first, sequence, key=int), max(last, sequence, key=int))
 
-    def accept(self, data: bytes, arrival: datetime) -> None:
+    def accept(self, data: bytes, arrival: datetime, shard: str = "", sequence: str = "") -> None:
         try:
             iso, day = partition_keys(data)
         except (ValueError, UnicodeDecodeError) as exc:
             self.stats["errors"] += 1
-            self._add(
-                f"{ERROR_PREFIX}processing-failed/{arrival:%Y-%m-%d}/", error_record(data, str(exc), arrival), arrival
-            )
+            prefix = f"{ERROR_PREFIX}processing-failed/{arrival:%Y-%m-%d}/"
+            self._add(prefix, error_record(data, str(exc), arrival), arrival, shard, sequence)
             return
         self.stats["records"] += 1
-        self._add(f"{RAW_PREFIX}iso={iso}/date={day}/", data.rstrip(b"\n"), arrival)
+        self._add(f"{RAW_PREFIX}iso={iso}/date={day}/", data.rstrip(b"\n"), arrival, shard, sequence)
 
     def due(self) -> bool:
         now = self.clock()
@@ -139,61 +159,57 @@ class Lander:
         )
 
     def flush(self) -> int:
-        """Write every buffer as one gzip object, then checkpoint."""
+        """Intent, every buffer as one gzip object at its content's key, then the checkpoint."""
+        moved = self.positions != self.checkpoint
+        if moved:
+            self._save(self.checkpoint, dict(self.positions))
         written = 0
         for prefix, buf in sorted(self.buffers.items()):
             body = gzip.compress(b"\n".join(buf.lines) + b"\n")
-            self.s3.put_object(Bucket=self.bucket, Key=object_key(prefix, self.delivery_name, buf.opened_at), Body=body)
+            key = object_key(prefix, self.delivery_name, buf.opened_at, buf.content())
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
             written += 1
         self.buffers.clear()
         self.stats["objects"] += written
-        if self.positions != self.checkpoint:
-            self._write_checkpoint()
+        if moved or self.flushing:
+            self._save(dict(self.positions), None)
         return written
 
-    def shards(self) -> list[str]:
-        out: list[str] = []
-        kwargs: dict[str, Any] = {"StreamName": self.stream}
-        while True:
-            resp = self.kinesis.list_shards(**kwargs)
-            out.extend(s["ShardId"] for s in resp["Shards"])
-            if not resp.get("NextToken"):
-                return out
-            kwargs = {"NextToken": resp["NextToken"]}
+    def _read(self, shard: str, until: str | None = None) -> int:
+        reader = kinesis.ShardReader(self.stream, shard, self.positions.get(shard), until=until, client=self.kinesis)
+        n = 0
+        for batch in reader.to_tip():
+            for rec in batch.records:
+                self.accept(rec.data, rec.arrival or datetime.now(UTC), shard, rec.sequence_number)
+            if batch.position:
+                self.positions[shard] = batch.position
+            n += len(batch.records)
+            if until is None and self.due():
+                self.flush()
+        return n
 
-    def _iterator(self, shard: str) -> str:
-        last = self.positions.get(shard)
-        if last:
-            resp = self.kinesis.get_shard_iterator(
-                StreamName=self.stream,
-                ShardId=shard,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                StartingSequenceNumber=last,
-            )
-        else:
-            resp = self.kinesis.get_shard_iterator(
-                StreamName=self.stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-            )
-        return str(resp["ShardIterator"])
+    def recover(self) -> int:
+        """Finish the flush a crash interrupted: re-read exactly its records (old positions to
+        the intent's) and write them again, to the same keys."""
+        if not self.flushing:
+            return 0
+        self.buffers.clear()
+        self.positions = dict(self.checkpoint)
+        n = sum(
+            self._read(shard, until)
+            for shard, until in sorted(self.flushing.items())
+            if self.positions.get(shard) != until
+        )
+        log.warning("landing: redid an interrupted flush of %d record(s)", n)
+        self.flush()
+        return n
 
     def drain(self) -> int:
-        """Read every shard up to its tip once, buffering (and flushing when a buffer is due)."""
-        n = 0
-        for shard in self.shards():
-            iterator: str | None = self._iterator(shard)
-            while iterator:
-                resp = self.kinesis.get_records(ShardIterator=iterator, Limit=_GET_RECORDS_LIMIT)
-                for rec in resp["Records"]:
-                    arrival = rec.get("ApproximateArrivalTimestamp") or datetime.now(UTC)
-                    self.accept(rec["Data"], arrival.astimezone(UTC))
-                    self.positions[shard] = rec["SequenceNumber"]
-                    n += 1
-                if self.due():
-                    self.flush()
-                iterator = resp.get("NextShardIterator")
-                if not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0:
-                    break
-        return n
+        """Finish an interrupted flush, then read every shard up to its tip once, buffering (and
+        flushing when a buffer is due). -> records read."""
+        return self.recover() + sum(
+            self._read(shard.shard_id) for shard in kinesis.list_shards(self.stream, self.kinesis)
+        )
 
 
 def lander(names: config.Names | None = None, home: Path | None = None, **kwargs: Any) -> Lander:
@@ -216,11 +232,20 @@ def land_once(names: config.Names | None = None, home: Path | None = None) -> di
     return {"read": read, **lnd.stats}
 
 
-def land_forever(names: config.Names | None = None, home: Path | None = None, poll_seconds: float = 1.0) -> None:
-    """Run like the delivery stream: poll, buffer, flush when a buffer is 60 s old or 64 MiB."""
+def land_forever(
+    names: config.Names | None = None,
+    home: Path | None = None,
+    poll_seconds: float = 1.0,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run like the delivery stream: poll every poll_seconds, buffer, flush when a buffer is
+    60 s old or 64 MiB; until `stop` is set (then flush what is buffered)."""
     lnd = lander(names, home)
+    stop = stop or threading.Event()
     while True:
         lnd.drain()
         if lnd.due():
             lnd.flush()
-        time.sleep(poll_seconds)
+        if stop.wait(poll_seconds):
+            lnd.flush()
+            return

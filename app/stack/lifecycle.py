@@ -37,6 +37,6 @@ def status(env: str | None = None) -> list[dict[str, Any]]:
     url = aws.endpoint_url() or config.emulator_url()
     emulator.require(url)
     aws.use_emulator(url)
-    from app.stack import deploy
+    from app.stack import status as live
 
-    return deploy.status(config.names(env))
+    return live.status(config.names(env))

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS stg_ticks (
     published_at   TIMESTAMP        NOT NULL,
     ingested_at    TIMESTAMP        NOT NULL,
     source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT,
     trade_date     DATE             NOT NULL
 ) DISTSTYLE EVEN;
 
@@ -45,7 +46,8 @@ CREATE TABLE IF NOT EXISTS stg_prices (
     loss           DOUBLE PRECISION,
     published_at   TIMESTAMP        NOT NULL,
     ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL
+    source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT
 ) DISTKEY (interval_start) SORTKEY (interval_start, iso, location);
 
 CREATE TABLE IF NOT EXISTS stg_load (
@@ -59,7 +61,8 @@ CREATE TABLE IF NOT EXISTS stg_load (
     load_mw        DOUBLE PRECISION NOT NULL,
     published_at   TIMESTAMP        NOT NULL,
     ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL
+    source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT
 ) DISTKEY (interval_start) SORTKEY (interval_start, iso, location);
 
 CREATE TABLE IF NOT EXISTS stg_locations (
@@ -85,6 +88,7 @@ CREATE TABLE IF NOT EXISTS prices (
     published_at   TIMESTAMP        NOT NULL,
     ingested_at    TIMESTAMP        NOT NULL,
     source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT,
     PRIMARY KEY (iso, market, location, interval_start)
 ) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, location);
 
@@ -100,6 +104,7 @@ CREATE TABLE IF NOT EXISTS load_mw (
     published_at   TIMESTAMP        NOT NULL,
     ingested_at    TIMESTAMP        NOT NULL,
     source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT,
     PRIMARY KEY (iso, market, location, interval_start)
 ) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, location);
 
@@ -136,7 +141,15 @@ CREATE TABLE IF NOT EXISTS locations (
     PRIMARY KEY (iso, location)
 ) DISTSTYLE ALL SORTKEY (iso, location);
 
--- Which hubs of neighbouring ISOs traders spread against (seeded by seed.sql).
+-- The hubs (NYISO: zones) each ISO's traders track and the checks name one by one
+-- (seeded from the ISO table, gridtape/isos.py, by batch/warehouse.py).
+CREATE TABLE IF NOT EXISTS tracked_hubs (
+    iso            VARCHAR(8)       NOT NULL,
+    hub            VARCHAR(128)     NOT NULL,
+    PRIMARY KEY (iso, hub)
+) DISTSTYLE ALL SORTKEY (iso, hub);
+
+-- Which hubs of neighbouring ISOs traders spread against (seeded from the ISO table).
 CREATE TABLE IF NOT EXISTS hub_neighbours (
     iso_a          VARCHAR(8)       NOT NULL,
     hub_a          VARCHAR(128)     NOT NULL,
@@ -145,7 +158,8 @@ CREATE TABLE IF NOT EXISTS hub_neighbours (
     PRIMARY KEY (iso_a, hub_a, iso_b, hub_b)
 ) DISTSTYLE ALL SORTKEY (iso_a, hub_a);
 
--- Data-quality results, one row per check, ISO and dataset of a trade date (rerun replaces).
+-- Data-quality results, one row per check, ISO, dataset, market and (for the per-hub checks)
+-- location of a trade date (a rerun replaces the day's rows).
 CREATE TABLE IF NOT EXISTS dq_results (
     trade_date     DATE             NOT NULL,
     iso            VARCHAR(8)       NOT NULL,
@@ -155,8 +169,20 @@ CREATE TABLE IF NOT EXISTS dq_results (
     observed       BIGINT,
     expected       BIGINT,
     detail         VARCHAR(4096),
-    checked_at     TIMESTAMP        NOT NULL
+    checked_at     TIMESTAMP        NOT NULL,
+    market         VARCHAR(8),
+    location       VARCHAR(128)
 ) DISTSTYLE ALL SORTKEY (trade_date, iso);
+
+-- One row per nightly run that loaded every day it planned: the next run re-reads the days
+-- whose raw objects arrived after started_at (batch/catchup.py).
+CREATE TABLE IF NOT EXISTS nightly_runs (
+    started_at     TIMESTAMP        NOT NULL,
+    finished_at    TIMESTAMP        NOT NULL,
+    trade_date     DATE             NOT NULL,
+    days           VARCHAR(4096)    NOT NULL,
+    PRIMARY KEY (started_at)
+) DISTSTYLE ALL SORTKEY (started_at);
 
 -- Spreads between neighbouring ISOs' hubs, per interval (what the DISTKEY is chosen for).
 CREATE OR REPLACE VIEW hub_spreads AS

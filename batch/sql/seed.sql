@@ -1,12 +1,6 @@
--- Neighbouring trading hubs across ISO seams (both directions are queried through the
--- view's a/b sides, so each pair is stored once). Idempotent: delete-then-insert.
+-- Seeds. Idempotent: delete, then batch/warehouse.py inserts the rows of the ISO table
+-- (gridtape/isos.py: every ISO's tracked hubs, every seam's neighbouring hubs), so the ISO
+-- table stays the one place these facts live. Each spread pair is stored once (the view's
+-- a/b sides serve both directions).
 DELETE FROM hub_neighbours;
-
-INSERT INTO hub_neighbours (iso_a, hub_a, iso_b, hub_b) VALUES
-    ('PJM', 'WESTERN HUB', 'MISO', 'INDIANA.HUB'),
-    ('PJM', 'WESTERN HUB', 'NYISO', 'WEST'),
-    ('NYISO', 'HUD VL', 'ISONE', '.H.INTERNAL_HUB'),
-    ('MISO', 'MINN.HUB', 'SPP', 'SPPNORTH_HUB'),
-    ('MISO', 'ARKANSAS.HUB', 'SPP', 'SPPSOUTH_HUB'),
-    ('SPP', 'SPPSOUTH_HUB', 'ERCOT', 'HB_NORTH'),
-    ('CAISO', 'TH_SP15_GEN-APND', 'CAISO', 'TH_NP15_GEN-APND');
+DELETE FROM tracked_hubs;

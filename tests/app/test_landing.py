@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,65 @@ def test_buffers_flush_on_age_or_size(batch_stack: config.Names, tmp_path: Path)
         lnd.accept(json.dumps(rec).encode(), arrival)
     assert lnd.due()  # size hint (1000 bytes here, 64 MiB by default)
     assert land.BUFFER_BYTES == 64 * 1024 * 1024 and land.BUFFER_SECONDS == 60.0
+
+
+class Crash(Exception):
+    """The process dying at that point."""
+
+
+class CrashingS3:
+    """The real S3 client whose put_object dies once `allowed` objects were written."""
+
+    def __init__(self, real: Any, allowed: int) -> None:
+        self.real, self.allowed, self.puts = real, allowed, 0
+
+    def put_object(self, **kwargs: Any) -> Any:
+        if self.puts >= self.allowed:
+            raise Crash
+        self.puts += 1
+        return self.real.put_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+@pytest.mark.parametrize("written", [0, 1, 2, 3, 4])
+def test_a_crash_anywhere_in_a_flush_lands_each_record_once(
+    own_stream: config.Names, tmp_path: Path, written: int
+) -> None:
+    """Die after `written` of the flush's 4 objects (4: all written, dying before the checkpoint
+    moves), restart: every record is in the bucket exactly once, the bad one in errors/ once."""
+    names = own_stream
+    day = utc(2024, 3, 10, 12, 0)
+    good = [
+        json.dumps(tick("PJM", "lmp", "WESTERN HUB", day, 30.0)).encode(),
+        json.dumps(tick("PJM", "lmp", "WESTERN HUB", utc(2024, 3, 11, 12, 0), 31.0)).encode(),
+        json.dumps(tick("MISO", "lmp", "INDIANA.HUB", day, 25.0)).encode(),
+        json.dumps(tick("MISO", "lmp", "INDIANA.HUB", utc(2024, 3, 10, 12, 5), 26.0)).encode(),
+    ]
+    _put(names.ticks_stream, [*good, b"{broken"])
+    home = tmp_path / "home"
+    lnd = land.lander(names, home=home)
+    lnd.s3 = CrashingS3(lnd.s3, written)
+    if written == 4:
+        save = lnd._save
+
+        def die_at_commit(positions: dict[str, str], flushing: dict[str, str] | None) -> None:
+            if flushing is None:
+                raise Crash
+            save(positions, flushing)
+
+        lnd._save = die_at_commit  # type: ignore[method-assign]
+    assert lnd.drain() == 5
+    with pytest.raises(Crash):
+        lnd.flush()
+    late = json.dumps(tick("MISO", "lmp", "INDIANA.HUB", utc(2024, 3, 10, 12, 10), 27.0)).encode()
+    _put(names.ticks_stream, [late])  # arrives while the lander is down
+
+    land.land_once(names, home=home)
+    raw = _objects(names.raw_bucket, "raw/")
+    lines = Counter(line for body in raw.values() for line in gzip.decompress(body).decode().splitlines())
+    assert lines == Counter(r.decode() for r in [*good, late])
+    errors = [gzip.decompress(b).splitlines() for b in _objects(names.raw_bucket, "errors/").values()]
+    assert sum(len(e) for e in errors) == 1
+    assert land.land_once(names, home=home)["records"] == 0

@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from batch import days as _days
-from gridtape import config, contract
+from gridtape import bounds, config, contract
 
 REPO = Path(__file__).resolve().parents[2]
 ASL = REPO / "statemachines" / "nightly.asl.json"
@@ -126,16 +127,18 @@ def tick(
     published: datetime | None = None,
     ingested: datetime | None = None,
     location_type: str = "hub",
+    revision: int | None = None,
 ) -> dict[str, Any]:
     published = published or start + timedelta(minutes=6)
     return contract.tick(
+        revision=revision,
         iso=iso,
         market=market,
         dataset=dataset,
         location=location,
         location_type=location_type,
         interval_start=start,
-        interval_end=start + timedelta(minutes=5),
+        interval_end=start + timedelta(minutes=bounds.MARKET_MINUTES[market]),
         lmp=value if dataset == "lmp" else None,
         load_mw=value if dataset == "load" else None,
         published_at=published,
@@ -144,13 +147,13 @@ def tick(
     )
 
 
-def day_grid(iso: str, day: date) -> list[datetime]:
+def day_grid(iso: str, day: date, minutes: int = 5) -> list[datetime]:
     start, end = _days.local_day_bounds(iso, day)
     out = []
     t = start
     while t < end:
         out.append(t)
-        t += timedelta(minutes=5)
+        t += timedelta(minutes=minutes)
     return out
 
 
@@ -170,8 +173,8 @@ def write_raw_local(root: Path, lines: list[str]) -> None:
     for prefix, group in groups.items():
         folder = root / prefix
         folder.mkdir(parents=True, exist_ok=True)
-        n = len(list(folder.iterdir()))
-        with gzip.open(folder / f"test-stream-1-2024-11-04-00-00-00-{n}.gz", "wt") as f:
+        # A unique name per file, as Firehose's: a later delivery never replaces an earlier one.
+        with gzip.open(folder / f"test-stream-1-2024-11-04-00-00-00-{uuid.uuid4()}.gz", "wt") as f:
             f.write("\n".join(group) + "\n")
 
 

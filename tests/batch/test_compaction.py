@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from batch.compaction import CURATED_COLUMNS, CompactParams, read_lines, transform_compact
+from batch.compaction import read_lines
+from batch.transforms import CURATED_COLUMNS, CompactParams, transform_compact
 from tests.batch.conftest import day_grid, tick, utc, write_raw_local
 
 pytestmark = pytest.mark.spark
@@ -77,6 +78,20 @@ def scenario() -> tuple[list[str], list[tuple[Any, ...]], list[tuple[str, str]]]
     lines.append(json.dumps(tick("PJM", "lmp", "WESTERN HUB", utc(2024, 11, 3, 3, 55), 1.0)))
     lines.append(json.dumps(tick("PJM", "lmp", "WESTERN HUB", utc(2024, 11, 4, 5, 0), 1.0)))
 
+    # Revisions: the highest revision wins whatever the clocks say; a null revision counts lowest.
+    older_clock = pjm[23] + timedelta(minutes=7)
+    rev2 = tick("PJM", "lmp", "WESTERN HUB", pjm[23], 12.0, published=older_clock, revision=2)
+    rev1 = tick("PJM", "lmp", "WESTERN HUB", pjm[23], 11.0, published=pjm[23] + timedelta(hours=5), revision=1)
+    unnumbered = tick("PJM", "lmp", "WESTERN HUB", pjm[23], 10.0, published=pjm[23] + timedelta(hours=9))
+    lines += [json.dumps(rev1), json.dumps(unnumbered), json.dumps(rev2)]
+    winners[("PJM", pjm[23].isoformat())] = rev2
+    rev0 = tick("PJM", "lmp", "WESTERN HUB", pjm[24], 13.0, published=pjm[24] + timedelta(minutes=7), revision=0)
+    lines += [
+        json.dumps(rev0),
+        json.dumps(tick("PJM", "lmp", "WESTERN HUB", pjm[24], 14.0, published=pjm[24] + timedelta(hours=1))),
+    ]
+    winners[("PJM", pjm[24].isoformat())] = rev0
+
     # Rejects: a price tick without a price, a line that is not JSON, a negative price is fine.
     no_price = tick("PJM", "lmp", "WESTERN HUB", pjm[30], 0.0)
     no_price["lmp"] = None
@@ -136,7 +151,10 @@ def test_reject_reasons_name_the_field(spark: Any, tmp_path: Path) -> None:
             "interval_start": "2024-07-01 12:00",
         },
         "tick field 'interval_end': must be after interval_start": {**good, "interval_end": good["interval_start"]},
-        "tick field '<unknown>': unknown field": {**good, "price": 1},
+        "tick field 'price': unknown field": {**good, "price": 1},
+        "tick field 'lmp': $/MWh is outside -10,000..50,000": {**good, "lmp": 1e300},
+        "tick field 'location': holds control characters": {**good, "location": "HB\u0000NORTH"},
+        "tick field 'revision': expected an integer": {**good, "revision": "1"},
         "tick field 'source': required field is missing or null": {k: v for k, v in good.items() if k != "source"},
     }
     write_raw_local(tmp_path, [json.dumps(c) for c in cases.values()] + [json.dumps(good)])

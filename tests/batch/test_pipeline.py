@@ -13,44 +13,48 @@ from typing import Any
 import duckdb
 import pytest
 
-from batch import compaction, nightly
-from gridtape import aws, config
-from gridtape.contract import DATASETS, ISOS
+from batch import manifests, nightly
+from gridtape import aws, config, isos
 from tests.batch.conftest import day_grid, put_raw_s3, tick
 
 pytestmark = [pytest.mark.emulator, pytest.mark.spark]
 
-GOOD_DAY = date(2024, 11, 3)  # fall-back day: 300 intervals for the Eastern and Central ISOs
+GOOD_DAY = date(2024, 11, 3)  # fall-back day: 300 five-minute intervals for the Eastern and Central ISOs
 GAP_DAY = date(2024, 11, 5)
-HUBS = {
-    "CAISO": "TH_NP15_GEN-APND",
-    "ERCOT": "HB_NORTH",
-    "ISONE": ".H.INTERNAL_HUB",
-    "MISO": "INDIANA.HUB",
-    "NYISO": "WEST",
-    "PJM": "WESTERN HUB",
-    "SPP": "SPPNORTH_HUB",
-}
+NO_OVERLAP = timedelta(0)  # the runs here follow each other within seconds
 
 
 def day_lines(day: date, skip: tuple[str, str, int, int] | None = None) -> list[str]:
-    """Every ISO, both datasets, the full local grid; `skip` = (iso, dataset, from, to) drops
+    """Every feed of every ISO over the full local grid of the day, prices at every tracked hub,
+    load at the ISO's system location; `skip` = (iso, hub, from, to) drops that hub's RT5
     grid positions [from, to)."""
     lines = []
-    for iso in ISOS:
-        for dataset in DATASETS:
-            location = HUBS[iso] if dataset == "lmp" else f"{iso} TOTAL"
-            ltype = "hub" if dataset == "lmp" else "system"
-            for i, start in enumerate(day_grid(iso, day)):
-                if skip and (iso, dataset) == skip[:2] and skip[2] <= i < skip[3]:
-                    continue
-                value = 25.0 + (i % 12) if dataset == "lmp" else 10000.0 + i
-                lines.append(json.dumps(tick(iso, dataset, location, start, value, location_type=ltype)))
+    for iso in isos.TABLE:
+        for feed in iso.feeds:
+            locations = iso.hubs if feed.dataset == "lmp" else (iso.system,)
+            ltype = "hub" if feed.dataset == "lmp" else "system"
+            for location in locations:
+                for i, start in enumerate(day_grid(iso.code, day, feed.minutes)):
+                    if skip and (iso.code, location) == skip[:2] and feed.market == "RT5" and skip[2] <= i < skip[3]:
+                        continue
+                    value = 25.0 + (i % 12) if feed.dataset == "lmp" else 10000.0 + i
+                    rec = tick(iso.code, feed.dataset, location, start, value, market=feed.market, location_type=ltype)
+                    lines.append(json.dumps(rec))
     # A revision and a duplicate, so the load sees what compaction resolved.
     first = day_grid("PJM", day)[0]
-    lines.append(json.dumps(tick("PJM", "lmp", HUBS["PJM"], first, 31.5, published=first + timedelta(hours=2))))
+    hub = isos.get("PJM").hubs[0]
+    lines.append(json.dumps(tick("PJM", "lmp", hub, first, 31.5, published=first + timedelta(hours=2))))
     lines.append(lines[0])
     return lines
+
+
+def expected_rows(day: date) -> dict[str, int]:
+    return {
+        iso.code: sum(
+            len(day_grid(iso.code, day, f.minutes)) * (len(iso.hubs) if f.dataset == "lmp" else 1) for f in iso.feeds
+        )
+        for iso in isos.TABLE
+    }
 
 
 @pytest.fixture(scope="module")
@@ -113,25 +117,26 @@ def test_nightly_twice_leaves_identical_tables(
     put_raw_s3(names.raw_bucket, day_lines(GOOD_DAY))
     first = nightly.run(GOOD_DAY, names=names, spark=spark, warehouse_path=warehouse_path)
     assert first["status"] == "SUCCEEDED", first.get("cause")
-    # Every DST-observing ISO has 300 intervals on the fall-back day; MISO (fixed EST) 288.
-    expected_rows = {iso: 2 * (288 if iso == "MISO" else 300) for iso in ISOS}
-    assert first["compaction"]["per_iso"] == expected_rows
-    assert first["load"]["tables"] == {
-        "prices": sum(expected_rows.values()) // 2,
-        "load_mw": sum(expected_rows.values()) // 2,
-    }
+    # A first run takes every raw object as new: raw date 11-03 can hold local 11-02 as well,
+    # which turns out to have no rows, so it is compacted but not loaded.
+    assert first["planned"] == ["2024-11-02", "2024-11-03"] and first["days"] == ["2024-11-03"]
+    rows = expected_rows(GOOD_DAY)
+    assert first["compaction"]["per_iso"] == rows
+    load = sum(len(day_grid(iso.code, GOOD_DAY, iso.feed("load").minutes)) for iso in isos.TABLE)
+    assert first["load"]["tables"] == {"prices": sum(rows.values()) - load, "load_mw": load}
     assert first["checks"]["passed"] is True
     before = snapshot(warehouse_path)
     revised = [r for r in before["prices"] if r[0] == "PJM" and r[7] == 31.5]
     assert len(revised) == 1  # the later revision won, once
 
-    manifest_1 = compaction.read_manifest(compaction.Store(names.raw_bucket, names.curated_bucket), "2024-11-03")
-    second = nightly.run(GOOD_DAY, names=names, spark=spark, warehouse_path=warehouse_path)
+    store = manifests.Store(names.raw_bucket, names.curated_bucket)
+    manifest_1 = manifests.read_manifest(store, "2024-11-03")
+    second = nightly.run(GOOD_DAY, names=names, spark=spark, warehouse_path=warehouse_path, overlap=NO_OVERLAP)
     assert second["status"] == "SUCCEEDED"
+    assert second["planned"] == ["2024-11-03"]  # nothing arrived since the first run
     assert snapshot(warehouse_path) == before
 
-    store = compaction.Store(names.raw_bucket, names.curated_bucket)
-    manifest_2 = compaction.read_manifest(store, "2024-11-03")
+    manifest_2 = manifests.read_manifest(store, "2024-11-03")
     assert manifest_1 and manifest_2 and manifest_1["runs"] != manifest_2["runs"]
     # The day's files: the new run and the one before it (kept one cycle for in-flight readers).
     runs = {k["Key"].split("/run=")[1].split("/")[0] for k in store.keys(names.curated_bucket, "curated/ticks/")}
@@ -142,31 +147,47 @@ def test_nightly_twice_leaves_identical_tables(
     assert messages[0]["subject"] == "gridtape nightly 2024-11-03 SUCCEEDED"
 
 
-def test_missing_hour_fails_checks_naming_iso_dataset_and_intervals(
+def test_a_late_revision_reaches_the_warehouse_the_next_night_and_a_hub_hole_is_named(
     names: config.Names, spark: Any, warehouse_path: Path, alerts: Any
 ) -> None:
-    # NYISO lmp loses 14:00-15:00 local (EST) = 19:00-20:00Z: grid positions 168..179.
-    put_raw_s3(names.raw_bucket, day_lines(GAP_DAY, skip=("NYISO", "lmp", 168, 180)))
-    summary = nightly.run(GAP_DAY, names=names, spark=spark, warehouse_path=warehouse_path)
-    assert summary["status"] == "FAILED"
-    assert summary["failed_step"] == "Checks"
-    failures = summary["checks"]["failures"]
-    assert [(f["iso"], f["dataset"], f["check"]) for f in failures] == [("NYISO", "lmp", "missing_intervals")]
-    assert failures[0]["observed"] == 276 and failures[0]["expected"] == 288
-    assert (
-        "NYISO lmp missing_intervals: 12 of 288 5-minute intervals missing: 2024-11-05T19:00Z-20:00Z (14:00-15:00 EST"
-        in summary["cause"]
-    )
+    """After 11-03 was compacted and loaded, PJM revises one of its intervals (revision 1,
+    stamped with an older clock: the revision number wins). The night of 11-05 brings 11-03
+    back, reloads it, and checks both days; 11-05 lacks one NYISO hub's afternoon hour."""
+    hub = isos.get("PJM").hubs[0]
+    start = day_grid("PJM", GOOD_DAY)[5]
+    revision = tick("PJM", "lmp", hub, start, 77.25, published=start + timedelta(minutes=1), revision=1)
+    put_raw_s3(names.raw_bucket, [json.dumps(revision)])
+    # NYISO's WEST loses 14:00-15:00 local (EST) = 19:00-20:00Z: grid positions 168..179.
+    put_raw_s3(names.raw_bucket, day_lines(GAP_DAY, skip=("NYISO", "WEST", 168, 180)))
+    summary = nightly.run(GAP_DAY, names=names, spark=spark, warehouse_path=warehouse_path, overlap=NO_OVERLAP)
 
-    (message,) = alerts()
-    assert message["status"] == "FAILED" and message["failed_step"] == "Checks"
-    assert "NYISO lmp missing_intervals" in message["cause"] and "19:00Z-20:00Z" in message["cause"]
-
+    assert summary["planned"] == ["2024-11-02", "2024-11-03", "2024-11-04", "2024-11-05"]
+    assert summary["days"] == ["2024-11-03", "2024-11-05"]
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        rows = con.execute(
-            "SELECT iso, dataset, check_name, passed FROM dq_results WHERE trade_date = DATE '2024-11-05' AND NOT passed"
+        held = con.execute(
+            "SELECT lmp, revision FROM prices WHERE iso = 'PJM' AND location = ? AND interval_start = ?",
+            [hub, start.replace(tzinfo=None)],
+        ).fetchall()
+        failing = con.execute(
+            "SELECT trade_date, iso, dataset, market, location, check_name FROM dq_results WHERE NOT passed"
         ).fetchall()
     finally:
         con.close()
-    assert rows == [("NYISO", "lmp", "missing_intervals", False)]
+    assert held == [(77.25, 1)]
+
+    assert summary["status"] == "FAILED" and summary["failed_step"] == "Checks"
+    failures = summary["checks"]["failures"]
+    assert [(f["trade_date"], f["iso"], f["location"], f["check"]) for f in failures] == [
+        ("2024-11-05", "NYISO", "WEST", "missing_intervals")
+    ]
+    assert failures[0]["observed"] == 276 and failures[0]["expected"] == 288
+    assert (
+        "NYISO lmp RT5 [WEST] missing_intervals: 12 of 288 5-minute intervals missing: 2024-11-05T19:00Z-20:00Z (14:00-15:00 EST"
+        in summary["cause"]
+    )
+    assert failing == [(GAP_DAY, "NYISO", "lmp", "RT5", "WEST", "missing_intervals")]
+
+    (message,) = alerts()
+    assert message["status"] == "FAILED" and message["failed_step"] == "Checks"
+    assert "NYISO lmp RT5 [WEST] missing_intervals" in message["cause"] and "19:00Z-20:00Z" in message["cause"]

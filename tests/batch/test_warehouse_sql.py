@@ -14,7 +14,9 @@ import sqlglot
 from sqlglot import exp
 
 from batch import warehouse
-from batch.compaction import CURATED_COLUMNS
+from batch.transforms import CURATED_COLUMNS
+from gridtape import bounds, contract, isos
+from gridtape.contract import TICK, Field
 
 
 def test_every_sql_file_parses_as_redshift() -> None:
@@ -101,3 +103,155 @@ def test_merge_sources_are_tables() -> None:
     for stmt in warehouse.statements("load.sql"):
         if isinstance(stmt, exp.Merge):
             assert isinstance(stmt.args["using"], exp.Table), stmt.sql("redshift")[:120]
+
+
+def _type(col: exp.ColumnDef) -> exp.DataType:
+    kind = col.args["kind"]
+    assert isinstance(kind, exp.DataType)
+    return kind
+
+
+def _width(col: exp.ColumnDef) -> int | None:
+    params = _type(col).expressions
+    return int(params[0].name) if params else None
+
+
+def _expected_type(f: Field) -> str:
+    return {"string": "VARCHAR", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT"}[f.kind]
+
+
+def test_warehouse_columns_follow_the_contract_and_its_bounds() -> None:
+    """Every contract column of every table has the contract's type and nullability, and a width
+    that holds what the bounds let through: a field change fails here until schema.sql follows."""
+    widths = {"location": bounds.LOCATION_MAX_BYTES, "source": bounds.SOURCE_MAX_BYTES}
+    tables = warehouse.declared_columns()
+    checked = 0
+    for table, cols in tables.items():
+        for col in cols:
+            if col.name in ("hub", "hub_a", "hub_b"):
+                assert _width(col) == bounds.LOCATION_MAX_BYTES, (table, col.name)
+            if col.name not in TICK.names:
+                continue
+            f = TICK.field(col.name)
+            assert _type(col).this.name.startswith(_expected_type(f)), (table, col.sql("redshift"))
+            if table in ("stg_ticks", "prices", "load_mw", "stg_prices", "stg_load"):
+                not_null = any(isinstance(c.args.get("kind"), exp.NotNullColumnConstraint) for c in col.constraints)
+                if col.name not in ("lmp", "load_mw"):  # the split tables require their own measure
+                    assert not_null == (not f.nullable), (table, col.name)
+            if f.kind == "string":
+                want = widths.get(f.name) or max(len(a.encode()) for a in f.allowed or ("",))
+                assert _width(col) == want if f.name in widths else (_width(col) or 0) >= want, (table, col.name)
+            checked += 1
+    assert checked > 60
+    facts = {t: {c.name for c in tables[t]} for t in ("prices", "load_mw")}
+    assert facts["prices"] >= set(TICK.names) - {"dataset", "load_mw"}
+    assert facts["load_mw"] >= set(TICK.names) - {"dataset", "lmp", "energy", "congestion", "loss"}
+
+
+def test_every_load_statement_carries_every_column_of_its_target() -> None:
+    """load.sql's INSERT and MERGE lists name every column of the table they fill, so a new
+    column (revision) cannot be declared and then dropped on the way in."""
+    tables = {t: [c.name for c in cols] for t, cols in warehouse.declared_columns().items()}
+    for stmt in warehouse.statements("load.sql"):
+        if isinstance(stmt, exp.Insert):
+            target = stmt.this.this.name
+            assert sorted(c.name for c in stmt.this.expressions) == sorted(tables[target]), target
+        if isinstance(stmt, exp.Merge):
+            target = stmt.this.name
+            whens = stmt.args["whens"].expressions
+            update = next(w for w in whens if w.args.get("matched")).args["then"]
+            insert = next(w for w in whens if not w.args.get("matched")).args["then"]
+            key = {c.name for c in stmt.args["on"].find_all(exp.Column) if c.table == target}
+            assert {e.this.name for e in update.expressions} == set(tables[target]) - key, target
+            assert sorted(c.name for c in insert.this.expressions) == sorted(tables[target]), target
+
+
+def test_seeds_are_the_iso_table(tmp_path: Path) -> None:
+    ex = warehouse.DuckDBExecutor(tmp_path / "w.duckdb")
+    try:
+        warehouse.ensure_schema(ex)
+        warehouse.ensure_schema(ex)  # idempotent
+        pairs = ex.con.execute("SELECT iso_a, hub_a, iso_b, hub_b FROM hub_neighbours").fetchall()
+        assert sorted(pairs) == sorted(isos.neighbour_pairs())
+        hubs = ex.con.execute("SELECT iso, hub FROM tracked_hubs").fetchall()
+        assert sorted(hubs) == sorted((i.code, h) for i in isos.TABLE for h in i.hubs)
+    finally:
+        ex.close()
+    # No second copy of the table: seed.sql only empties what the ISO table fills.
+    assert not any(isinstance(st, exp.Insert) for st in warehouse.statements("seed.sql"))
+
+
+def test_an_older_warehouse_is_brought_up_to_the_schema(tmp_path: Path) -> None:
+    ex = warehouse.DuckDBExecutor(tmp_path / "w.duckdb")
+    try:
+        cols = [c for c in warehouse.declared_columns()["prices"] if c.name != "revision"]
+        ex.con.execute(f"CREATE TABLE prices ({', '.join(c.sql('duckdb') for c in cols)})")
+        ex.con.execute("CREATE TABLE stg_ticks (iso VARCHAR)")
+        warehouse.ensure_schema(ex)
+        assert warehouse.migrations(ex) == []
+        stg = [
+            r[0]
+            for r in ex.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'stg_ticks' ORDER BY ordinal_position"
+            ).fetchall()
+        ]
+        assert tuple(stg) == CURATED_COLUMNS
+    finally:
+        ex.close()
+
+
+def _staged_day(path: Path, rows: list[dict[str, object]]) -> Path:
+    from datetime import datetime as dt
+
+    schema = pa.schema([*contract.arrow_schema(), pa.field("trade_date", pa.date32())])
+    conv = []
+    for r in rows:
+        rec = dict(r)
+        for k in ("interval_start", "interval_end", "published_at", "ingested_at"):
+            rec[k] = dt.fromisoformat(str(rec[k]).replace("Z", "+00:00"))
+        rec["trade_date"] = date(2024, 7, 1)
+        conv.append(rec)
+    pq.write_table(pa.Table.from_pylist(conv, schema=schema), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("held", "incoming", "kept"),
+    [
+        (
+            {"revision": 2, "published_at": "2024-07-01T12:06:00Z"},
+            {"revision": 1, "published_at": "2024-07-01T18:00:00Z"},
+            2,
+        ),
+        ({"revision": 1}, {"revision": 2}, 2),
+        ({"revision": None, "published_at": "2024-07-01T18:00:00Z"}, {"revision": 0}, 0),
+        ({"revision": 0}, {"revision": None, "published_at": "2024-07-01T18:00:00Z"}, 0),
+        (
+            {"revision": 1, "published_at": "2024-07-01T12:06:00Z"},
+            {"revision": 1, "published_at": "2024-07-01T12:30:00Z"},
+            1,
+        ),
+    ],
+)
+def test_a_load_never_replaces_a_later_revision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: dict[str, object], incoming: dict[str, object], kept: object
+) -> None:
+    """Latest wins in the warehouse as in compaction: highest revision, then published_at."""
+    from tests.batch.conftest import tick, utc
+
+    base = tick("PJM", "lmp", "WESTERN HUB", utc(2024, 7, 1, 12, 0), 30.0)
+    first = _staged_day(tmp_path / "a.parquet", [{**base, **held, "lmp": 1.0}])
+    second = _staged_day(tmp_path / "b.parquet", [{**base, **incoming, "lmp": 2.0}])
+    ex = warehouse.DuckDBExecutor(tmp_path / "w.duckdb")
+    try:
+        warehouse.ensure_schema(ex)
+        for staged in (first, second):
+            monkeypatch.setattr(ex, "_fetch_manifest_files", lambda url, f=staged: [f])
+            warehouse.load_day(ex, "bkt", date(2024, 7, 1))
+        ((revision, lmp),) = ex.con.execute("SELECT revision, lmp FROM prices").fetchall()
+    finally:
+        ex.close()
+    winner = 1.0 if held.get("revision") == kept and incoming.get("revision") != kept else 2.0
+    if held.get("revision") == incoming.get("revision"):
+        winner = 2.0  # same revision: the later published_at (incoming) wins
+    assert (revision, lmp) == (kept, winner)

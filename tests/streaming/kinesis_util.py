@@ -4,51 +4,51 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from gridtape import aws
+from gridtape import aws, kinesis
 from gridtape.config import Names
 from gridtape.contract import dumps, format_ts
 
 
 def ensure_resources(names: Names) -> None:
-    kinesis, s3 = aws.client("kinesis"), aws.client("s3")
-    existing = set(kinesis.list_streams()["StreamNames"])
+    client, s3 = aws.client("kinesis"), aws.client("s3")
     for stream, shards in ((names.ticks_stream, 2), (names.analytics_stream, 1)):
-        if stream not in existing:
-            kinesis.create_stream(StreamName=stream, ShardCount=shards)
-            kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+        try:  # asked directly: ListStreams is paged (and moto omits its NextToken)
+            client.create_stream(StreamName=stream, ShardCount=shards)
+        except client.exceptions.ResourceInUseException:
+            continue
+        client.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     if names.curated_bucket not in buckets:
         s3.create_bucket(Bucket=names.curated_bucket)
 
 
 def publish(names: Names, ticks: list[dict[str, Any]]) -> None:
-    kinesis = aws.client("kinesis")
-    for i in range(0, len(ticks), 500):
-        chunk = ticks[i : i + 500]
-        resp = kinesis.put_records(
-            StreamName=names.ticks_stream,
-            Records=[{"Data": dumps(t).encode(), "PartitionKey": f"{t['iso']}:{t['location']}"} for t in chunk],
-        )
-        assert resp["FailedRecordCount"] == 0
+    entries = [kinesis.Entry(dumps(t).encode(), f"{t['iso']}:{t['location']}") for t in ticks]
+    kinesis.Writer(names.ticks_stream, aws.client("kinesis")).put(entries)
 
 
 def stream_records(stream: str) -> list[dict[str, Any]]:
-    kinesis = aws.client("kinesis")
-    out = []
-    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-        it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
-            "ShardIterator"
-        ]
-        while it:
-            resp = kinesis.get_records(ShardIterator=it, Limit=10_000)
-            out.extend(json.loads(r["Data"]) for r in resp["Records"])
-            if not resp["Records"]:
-                break
-            it = resp.get("NextShardIterator")
-    return out
+    """Every record on the stream, every shard read to its tip."""
+    records, _ = kinesis.read_to_tip(stream, client=aws.client("kinesis"))
+    return [json.loads(r.data) for r in records]
+
+
+@contextmanager
+def hooked(client: Any, hooks: dict[str, Callable[..., Any]]) -> Iterator[None]:
+    """botocore event hooks on a (shared, cached) client for the duration of a with block."""
+    ids = {event: f"test-{id(fn)}-{event}" for event, fn in hooks.items()}
+    for event, fn in hooks.items():
+        client.meta.events.register(event, fn, unique_id=ids[event])
+    try:
+        yield
+    finally:
+        for event, uid in ids.items():
+            client.meta.events.unregister(event, unique_id=uid)
 
 
 def parquet_records(bucket: str, prefix: str = "volatility/") -> list[dict[str, Any]]:

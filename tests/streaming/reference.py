@@ -70,6 +70,13 @@ def accepted_ticks(
     return accepted, late, final_wm
 
 
+def _rank(t: dict[str, Any]) -> tuple[Any, ...]:
+    """Which version of an interval wins: the highest revision (none lowest), then the latest
+    published_at, then ingested_at, then the larger price."""
+    rev = t.get("revision")
+    return (-1 if rev is None else rev, ts(t["published_at"]), ts(t["ingested_at"]), t["lmp"])
+
+
 def windows_of(t: datetime, minutes: int, slide: int) -> list[tuple[datetime, datetime]]:
     micros = (t - EPOCH) // timedelta(microseconds=1)
     slide_us = slide * 60_000_000
@@ -106,9 +113,8 @@ def volatility(
         latest: dict[datetime, dict[str, Any]] = {}
         for t in ticks:
             k = ts(t["interval_start"])
-            rank = (ts(t["published_at"]), ts(t["ingested_at"]), t["lmp"])
             cur = latest.get(k)
-            if cur is None or rank > (ts(cur["published_at"]), ts(cur["ingested_at"]), cur["lmp"]):
+            if cur is None or _rank(t) > _rank(cur):
                 latest[k] = t
         p = [latest[k]["lmp"] for k in sorted(latest)]
         diffs = [b - a for a, b in itertools.pairwise(p)]

@@ -35,6 +35,7 @@ def test_template_passes_every_argument_the_script_needs() -> None:
     assert glue_job.params_of(args).watermark_minutes == 15
 
 
+@pytest.mark.glue
 def test_parse_args_names_what_is_missing() -> None:
     with pytest.raises(SystemExit, match="--ticks_stream"):
         glue_job.parse_args(["--analytics_stream", "a", "--curated_bucket", "b", "--checkpoint_location", "s3://c/"])
@@ -61,7 +62,48 @@ def test_parse_args_names_what_is_missing() -> None:
     assert glue_job.kinesis_options("arn:aws:kinesis:us-east-1:1:stream/t")["streamARN"].startswith("arn:")
 
 
+@pytest.mark.glue
+def test_progress_metrics_are_a_heartbeat_and_the_dropped_ticks() -> None:
+    from gridtape import metrics
+
+    progress = {
+        "batchId": 7,
+        "stateOperators": [{"operatorName": "applyInPandasWithState", "numRowsDroppedByWatermark": 3}],
+        "observedMetrics": {"gridtape_tick_guard": {"future_dropped": 2, "invalid_dropped": 5}},
+    }
+    data = {m["MetricName"]: m for m in glue_job.progress_metrics(progress)}
+    assert {n: m["Value"] for n, m in data.items()} == {
+        metrics.STREAM_BATCHES: 1.0,
+        metrics.LATE_TICKS_DROPPED: 3.0,
+        metrics.FUTURE_TICKS_DROPPED: 2.0,
+    }
+    assert all("Dimensions" not in m and m["Unit"] == "Count" for m in data.values())
+    quiet = {m["MetricName"]: m["Value"] for m in glue_job.progress_metrics({"batchId": 8})}
+    assert quiet == {metrics.STREAM_BATCHES: 1.0, metrics.LATE_TICKS_DROPPED: 0.0, metrics.FUTURE_TICKS_DROPPED: 0.0}
+
+
+@pytest.mark.glue
+def test_progress_listener_publishes_once_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listener the job registers: one PutMetricData per new batch id, none when off."""
+    import json
+    from types import SimpleNamespace
+
+    import boto3
+
+    calls: list[dict[str, Any]] = []
+    client = SimpleNamespace(put_metric_data=lambda **kw: calls.append(kw))
+    monkeypatch.setattr(boto3, "client", lambda name, *a, **k: client)
+    listener = glue_job.progress_listener("gridtape")
+    for batch in (0, 1, 1, 2):
+        listener.onQueryProgress(SimpleNamespace(progress=SimpleNamespace(json=json.dumps({"batchId": batch}))))
+    assert [c["Namespace"] for c in calls] == ["gridtape"] * 3
+    off = glue_job.progress_listener("")
+    off.onQueryProgress(SimpleNamespace(progress=SimpleNamespace(json=json.dumps({"batchId": 0}))))
+    assert len(calls) == 3
+
+
 @pytest.mark.spark
+@pytest.mark.glue
 def test_glue_inferred_columns_give_the_same_answer(spark: Any) -> None:
     """Glue's source infers a schema from the JSON (a price of whole dollars as a long, a field
     that is null throughout simply absent); re-serialising to `data` gives the same records."""

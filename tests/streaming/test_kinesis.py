@@ -3,18 +3,21 @@ idempotence, and a kill -9 in the middle of a run."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
-from gridtape import config
+from gridtape import aws, config
 from tests.streaming import kinesis_util as ku
 from tests.streaming import reference, scenario
 
@@ -65,6 +68,91 @@ def test_analytics_sink_publishes_each_batch_once(emulator_url: str) -> None:
     assert len({(r["location"], r["window_start"]) for r in on_stream}) == 20
     # another query (a new checkpoint) has its own batch ids
     assert sink.write("q2", 7, batch7[:1]) == (1, False, 0)
+
+
+class Crash(Exception):
+    """The process dying mid-publish."""
+
+
+def _crash_after(k: int) -> dict[str, Any]:
+    """PutRecords hooks: the first call sends only its first k entries, then the process dies."""
+
+    def params(params: dict[str, Any], **_: Any) -> None:
+        if k == 0:
+            raise Crash
+        params["Records"] = params["Records"][:k]
+
+    def after(**_: Any) -> None:
+        raise Crash
+
+    return {"provide-client-params.kinesis.PutRecords": params, "after-call.kinesis.PutRecords": after}
+
+
+def _empty_pages() -> dict[str, Any]:
+    """GetRecords hooks: every other page comes back empty though the shard is not at its tip
+    (MillisBehindLatest > 0, the same iterator), as Kinesis does."""
+    calls = [0]
+
+    def params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["iterator"], context["empty"] = params["ShardIterator"], calls[0] % 2 == 0
+        calls[0] += 1
+
+    def before(context: dict[str, Any], **_: Any) -> Any:
+        if context.get("empty"):
+            page = {"Records": [], "MillisBehindLatest": 30_000, "NextShardIterator": context["iterator"]}
+            return AWSResponse("http://injected", 200, {}, None), page
+        return None
+
+    return {"provide-client-params.kinesis.GetRecords": params, "before-call.kinesis.GetRecords": before}
+
+
+@pytest.mark.parametrize("sent", [0, 1, 17, 30])
+def test_batch_killed_mid_publish_and_replayed_leaves_each_record_once(emulator_url: str, sent: int) -> None:
+    """Kill a batch after `sent` of its 30 records reached the stream, replay it (its read-back
+    meets empty pages on the way): every record id is on the analytics stream exactly once."""
+    from streaming.sinks import KinesisSink, MarkerStore, record_id
+
+    names = config.names(f"sinkcrash{sent}")
+    ku.ensure_resources(names)
+    sink = KinesisSink(names.analytics_stream, MarkerStore(names.curated_bucket, "_sink_commits/analytics"))
+    batch = [_volatility_record(i) for i in range(30)]
+    client = aws.client("kinesis")
+    with ku.hooked(client, _crash_after(sent)), pytest.raises(Crash):
+        sink.write("q1", 3, batch)
+    assert len(ku.stream_records(names.analytics_stream)) == sent
+    with ku.hooked(client, _empty_pages()):
+        assert sink.write("q1", 3, batch) == (30 - sent, False, sent)
+    on_stream = Counter(
+        "|".join(str(r[k]) for k in ("iso", "market", "location", "window_start", "window_end"))
+        for r in ku.stream_records(names.analytics_stream)
+    )
+    assert on_stream == Counter(record_id(r) for r in batch)
+    assert sink.write("q1", 3, batch) == (0, True, 0)
+
+
+def test_non_finite_statistics_never_crash_the_sinks(emulator_url: str) -> None:
+    """inf/NaN in a nullable statistic is written as null; in a required one the record is
+    dropped, counted; the batch (and its replay) never raises."""
+    from streaming.sinks import VolatilitySinks
+
+    names = config.names("sinknonfinite")
+    ku.ensure_resources(names)
+    sinks = VolatilitySinks(names.curated_bucket, names.analytics_stream)
+    batch = [_volatility_record(i) for i in range(6)]
+    batch[0]["vol_log"] = math.inf
+    batch[1]["vol_abs"] = math.nan
+    batch[2].update(vol_log=-math.inf, vol_abs=math.nan)
+    batch[3]["price_mean"] = math.inf  # required: dropped
+    batch[4]["price_max"] = math.nan  # required: dropped
+    for _ in range(2):  # the replay of the same batch too
+        sinks.write("qn", 1, batch)
+    assert sinks.counts.nonfinite_nulled_fields == 2 * 4 and sinks.counts.nonfinite_dropped_records == 2 * 2
+    for found in (ku.stream_records(names.analytics_stream), ku.parquet_records(names.curated_bucket)):
+        by_loc = {(r["location"], r["window_start"]): r for r in found}
+        assert len(found) == 4 == len(by_loc)
+        nulls = sorted((r["vol_log"] is None, r["vol_abs"] is None) for r in found)
+        assert nulls == [(False, False), (False, True), (True, False), (True, True)]
+        assert all(math.isfinite(r[k]) for r in found for k in ("price_mean", "price_max"))
 
 
 def test_stream_turns_ticks_into_volatility_on_analytics_and_parquet(

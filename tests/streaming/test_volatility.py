@@ -30,6 +30,7 @@ def _write_batches(folder: Path, batches: list[list[dict[str, Any]]]) -> None:
         (folder / f"ticks-{n:03d}.jsonl").write_text("".join(dumps(t) + "\n" for t in batch))
 
 
+@pytest.mark.glue
 def test_static_transform_matches_reference(spark: Any) -> None:
     """Default windows (60/5 and 24h/1h) over every tick at once: no watermark in a batch
     query, so every window is emitted and every tick counts."""
@@ -43,6 +44,7 @@ def test_static_transform_matches_reference(spark: Any) -> None:
         validate({**rec, "computed_at": rec["computed_at"]}, VOLATILITY)
 
 
+@pytest.mark.glue
 def test_definitions_on_a_small_hand_checked_case(spark: Any) -> None:
     """[window_start, window_end) membership, revisions replacing values, negative prices."""
     ticks = [scenario.price_tick("PJM", "X", i, p) for i, p in enumerate([10.0, 20.0, -5.0, 40.0, 30.0])]
@@ -65,6 +67,7 @@ def test_definitions_on_a_small_hand_checked_case(spark: Any) -> None:
     assert (hour1["n"], hour1["vol_abs"], hour1["vol_log"]) == (1, None, None)
 
 
+@pytest.mark.glue
 def test_file_stream_matches_reference_with_late_and_revisions(spark: Any, tmp_path: Path) -> None:
     """The streaming query, one micro-batch per file: out-of-order ticks within the watermark
     are included, the one beyond it is dropped and counted, revisions replace values."""
@@ -92,6 +95,7 @@ def test_file_stream_matches_reference_with_late_and_revisions(spark: Any, tmp_p
     assert {reference.key(r): r["n"] for r in kept} != {reference.key(r): r["n"] for r in got}
 
 
+@pytest.mark.glue
 def test_flush_emits_open_windows_and_two_files_per_trigger(spark: Any, tmp_path: Path) -> None:
     from streaming.job import read_jsonl, run_files
 

@@ -1,0 +1,156 @@
+-- Redshift streaming ingestion: the ticks and analytics Kinesis streams straight into
+-- materialized views, and typed views on top that expose the record contracts' columns
+-- (gridtape/contract.py TICK and VOLATILITY; tests/batch/test_querypack.py holds the views
+-- to the contract). Applied in this order by the deploy through the Data API
+-- (batch/streaming_ingestion.py: redshift_statements()).
+--
+-- Stream names: "ticks" and "analytics" below are logical; redshift_statements() puts the
+-- deployment's physical names (gridtape-<env>-ticks, ...) in their place on the parsed tree.
+-- IAM_ROLE default is the workgroup's default role unless the deploy names one.
+--
+-- On the embedded stack (DuckDB) the two MVs are tables of the same shape filled by
+-- app/local/ingest.py (local.sql), and the views below run there through sqlglot; SUPER
+-- navigation (payload.iso) becomes DuckDB JSON extraction in batch/streaming_ingestion.py.
+
+CREATE EXTERNAL SCHEMA IF NOT EXISTS kds FROM KINESIS IAM_ROLE default;
+
+-- Every record is kept: one that is not JSON has payload NULL and its bytes in
+-- failed_payload (CAN_JSON_PARSE guards JSON_PARSE, which would fail the refresh).
+CREATE MATERIALIZED VIEW ticks_stream AUTO REFRESH YES AS
+SELECT
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
+    refresh_time,
+    CASE WHEN CAN_JSON_PARSE(kinesis_data) THEN JSON_PARSE(kinesis_data) ELSE NULL END AS payload,
+    CASE WHEN NOT CAN_JSON_PARSE(kinesis_data) THEN kinesis_data ELSE NULL END AS failed_payload
+FROM kds."ticks";
+
+CREATE MATERIALIZED VIEW analytics_stream AUTO REFRESH YES AS
+SELECT
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
+    refresh_time,
+    CASE WHEN CAN_JSON_PARSE(kinesis_data) THEN JSON_PARSE(kinesis_data) ELSE NULL END AS payload,
+    CASE WHEN NOT CAN_JSON_PARSE(kinesis_data) THEN kinesis_data ELSE NULL END AS failed_payload
+FROM kds."analytics";
+
+-- Every tick version that carries the contract's required fields, typed like the nightly
+-- tables (timestamps naive UTC). A cast that does not fit yields NULL (Redshift's
+-- cast_super_null_on_error; TRY_CAST on DuckDB), so a malformed record drops out here and
+-- stays visible in ticks_stream.
+CREATE OR REPLACE VIEW stream_ticks AS
+SELECT *
+FROM (
+    SELECT
+        CAST(payload.iso AS VARCHAR(8)) AS iso,
+        CAST(payload.market AS VARCHAR(8)) AS market,
+        CAST(payload.dataset AS VARCHAR(8)) AS dataset,
+        CAST(payload.location AS VARCHAR(128)) AS location,
+        CAST(payload.location_type AS VARCHAR(16)) AS location_type,
+        CAST(CAST(payload.interval_start AS VARCHAR(32)) AS TIMESTAMP) AS interval_start,
+        CAST(CAST(payload.interval_end AS VARCHAR(32)) AS TIMESTAMP) AS interval_end,
+        CAST(payload.lmp AS DOUBLE PRECISION) AS lmp,
+        CAST(payload.energy AS DOUBLE PRECISION) AS energy,
+        CAST(payload.congestion AS DOUBLE PRECISION) AS congestion,
+        CAST(payload.loss AS DOUBLE PRECISION) AS loss,
+        CAST(payload.load_mw AS DOUBLE PRECISION) AS load_mw,
+        CAST(CAST(payload.published_at AS VARCHAR(32)) AS TIMESTAMP) AS published_at,
+        CAST(CAST(payload.ingested_at AS VARCHAR(32)) AS TIMESTAMP) AS ingested_at,
+        CAST(payload.source AS VARCHAR(1024)) AS source,
+        CAST(payload.revision AS BIGINT) AS revision,
+        approximate_arrival_timestamp,
+        partition_key,
+        shard_id,
+        sequence_number,
+        refresh_time
+    FROM ticks_stream
+    WHERE payload IS NOT NULL
+) AS t
+WHERE iso IS NOT NULL AND market IS NOT NULL AND dataset IS NOT NULL AND location IS NOT NULL
+    AND location_type IS NOT NULL AND interval_start IS NOT NULL AND interval_end IS NOT NULL
+    AND published_at IS NOT NULL AND ingested_at IS NOT NULL AND source IS NOT NULL;
+
+CREATE OR REPLACE VIEW stream_volatility_versions AS
+SELECT *
+FROM (
+    SELECT
+        CAST(payload.iso AS VARCHAR(8)) AS iso,
+        CAST(payload.market AS VARCHAR(8)) AS market,
+        CAST(payload.location AS VARCHAR(128)) AS location,
+        CAST(CAST(payload.window_start AS VARCHAR(32)) AS TIMESTAMP) AS window_start,
+        CAST(CAST(payload.window_end AS VARCHAR(32)) AS TIMESTAMP) AS window_end,
+        CAST(payload.window_minutes AS BIGINT) AS window_minutes,
+        CAST(payload.slide_minutes AS BIGINT) AS slide_minutes,
+        CAST(payload.n AS BIGINT) AS n,
+        CAST(payload.n_nonpositive AS BIGINT) AS n_nonpositive,
+        CAST(payload.price_first AS DOUBLE PRECISION) AS price_first,
+        CAST(payload.price_last AS DOUBLE PRECISION) AS price_last,
+        CAST(payload.price_min AS DOUBLE PRECISION) AS price_min,
+        CAST(payload.price_max AS DOUBLE PRECISION) AS price_max,
+        CAST(payload.price_mean AS DOUBLE PRECISION) AS price_mean,
+        CAST(payload.vol_log AS DOUBLE PRECISION) AS vol_log,
+        CAST(payload.vol_abs AS DOUBLE PRECISION) AS vol_abs,
+        CAST(CAST(payload.computed_at AS VARCHAR(32)) AS TIMESTAMP) AS computed_at,
+        approximate_arrival_timestamp,
+        partition_key,
+        shard_id,
+        sequence_number,
+        refresh_time
+    FROM analytics_stream
+    WHERE payload IS NOT NULL
+) AS v
+WHERE iso IS NOT NULL AND market IS NOT NULL AND location IS NOT NULL AND window_start IS NOT NULL
+    AND window_end IS NOT NULL AND window_minutes IS NOT NULL AND slide_minutes IS NOT NULL
+    AND n IS NOT NULL AND n_nonpositive IS NOT NULL AND price_first IS NOT NULL
+    AND price_last IS NOT NULL AND price_min IS NOT NULL AND price_max IS NOT NULL
+    AND price_mean IS NOT NULL AND computed_at IS NOT NULL;
+
+-- The latest version of each natural key, shaped like the nightly facts (prices, load_mw,
+-- volatility) so every query of the pack runs on either source. Highest revision wins
+-- whatever the clocks say (a NULL revision ranks below 0); then the later publication,
+-- ingestion and arrival.
+CREATE OR REPLACE VIEW stream_prices AS
+SELECT iso, market, location, location_type, interval_start, interval_end,
+    lmp, energy, congestion, loss, published_at, ingested_at, source, revision
+FROM (
+    SELECT t.*, ROW_NUMBER() OVER (
+        PARTITION BY iso, market, location, interval_start
+        ORDER BY COALESCE(revision, -1) DESC, published_at DESC, ingested_at DESC,
+            approximate_arrival_timestamp DESC
+    ) AS version_rank
+    FROM stream_ticks AS t
+    WHERE dataset = 'lmp' AND lmp IS NOT NULL
+) AS ranked
+WHERE version_rank = 1;
+
+CREATE OR REPLACE VIEW stream_load_mw AS
+SELECT iso, market, location, location_type, interval_start, interval_end,
+    load_mw, published_at, ingested_at, source, revision
+FROM (
+    SELECT t.*, ROW_NUMBER() OVER (
+        PARTITION BY iso, market, location, interval_start
+        ORDER BY COALESCE(revision, -1) DESC, published_at DESC, ingested_at DESC,
+            approximate_arrival_timestamp DESC
+    ) AS version_rank
+    FROM stream_ticks AS t
+    WHERE dataset = 'load' AND load_mw IS NOT NULL
+) AS ranked
+WHERE version_rank = 1;
+
+-- A window re-emitted by the streaming job (a late tick) replaces the earlier record.
+CREATE OR REPLACE VIEW stream_volatility AS
+SELECT iso, market, location, window_start, window_end, window_minutes, slide_minutes,
+    n, n_nonpositive, price_first, price_last, price_min, price_max, price_mean,
+    vol_log, vol_abs, computed_at
+FROM (
+    SELECT v.*, ROW_NUMBER() OVER (
+        PARTITION BY iso, market, location, window_start, window_end
+        ORDER BY computed_at DESC, approximate_arrival_timestamp DESC
+    ) AS version_rank
+    FROM stream_volatility_versions AS v
+) AS ranked
+WHERE version_rank = 1;

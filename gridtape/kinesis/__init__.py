@@ -1,0 +1,61 @@
+"""Kinesis Data Streams, written and read one way for the whole project: `write` (PutRecords
+within the limits, partial failures retried per entry) and `read` (paged ListShards, GetRecords
+to the tip, resumable positions). Import from here: `from gridtape import kinesis`."""
+
+from gridtape.kinesis.read import (
+    GET_RECORDS_LIMIT,
+    LATEST,
+    TRIM_HORIZON,
+    Batch,
+    Record,
+    Shard,
+    ShardReader,
+    Start,
+    list_shards,
+    read_shard,
+    read_to_tip,
+)
+from gridtape.kinesis.write import (
+    MAX_PARTITION_KEY_CHARS,
+    MAX_RECORD_BYTES,
+    MAX_RECORDS,
+    MAX_REQUEST_BYTES,
+    Entry,
+    Payload,
+    Placed,
+    PutError,
+    PutResult,
+    RecordTooLarge,
+    Writer,
+    batches,
+    check,
+    size,
+)
+
+__all__ = [
+    "GET_RECORDS_LIMIT",
+    "LATEST",
+    "MAX_PARTITION_KEY_CHARS",
+    "MAX_RECORDS",
+    "MAX_RECORD_BYTES",
+    "MAX_REQUEST_BYTES",
+    "TRIM_HORIZON",
+    "Batch",
+    "Entry",
+    "Payload",
+    "Placed",
+    "PutError",
+    "PutResult",
+    "Record",
+    "RecordTooLarge",
+    "Shard",
+    "ShardReader",
+    "Start",
+    "Writer",
+    "batches",
+    "check",
+    "list_shards",
+    "read_shard",
+    "read_to_tip",
+    "size",
+]
