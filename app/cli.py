@@ -8,18 +8,22 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app import demo
-from app.commands import batch, feed, producers, query, stack, streaming
+from app.commands import batch, feed, producers, query, stack, status, streaming
 from gridtape.errors import GridtapeError
 
 # The modules that add subcommands, in the order `gridtape --help` lists them.
-COMMAND_MODULES = (stack, producers, streaming, batch, query, feed, demo)
+COMMAND_MODULES = (stack, producers, status, streaming, batch, query, feed, demo)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2), not a usage block."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)  # docstrings as written
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

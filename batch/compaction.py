@@ -24,7 +24,6 @@ from typing import Any
 from batch import days as _days
 from batch import manifests
 from batch.transforms import (
-    SORT_COLUMNS,
     CompactParams,
     transform_classify,
     transform_latest,
@@ -81,14 +80,13 @@ def read_lines(spark: Any, paths: Sequence[str]) -> Any:
 
 
 def write_staged(curated: Any, rejects: Any, out: str) -> None:
-    """Write both outputs under `out` (a local folder or an s3:// staging prefix)."""
+    """Write both outputs under `out` (a local folder or an s3:// staging prefix). `curated`
+    comes from transform_latest, already hashed by (iso, trade_date) and sorted: the partition
+    columns are plain aliases, so the write keeps that order and adds no shuffle or sort."""
     from pyspark.sql import functions as F
 
     (
-        curated.withColumn("_iso", F.col("iso"))
-        .withColumn("_date", F.col("trade_date").cast("string"))
-        .repartition("_iso", "_date")
-        .sortWithinPartitions(*SORT_COLUMNS)
+        curated.select("*", F.col("iso").alias("_iso"), F.col("trade_date").alias("_date"))
         .write.mode("overwrite")
         .option("compression", "snappy")
         .partitionBy("_iso", "_date")
@@ -112,7 +110,7 @@ def transform_and_write(
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
-    classified = transform_classify(lines, params).persist()
+    classified = transform_classify(lines, params).persist()  # one parse for both outputs
     try:
         write_staged(transform_latest(transform_typed(classified)), transform_rejects(classified), out)
         n_rejects = classified.where(F.col("_reason").isNotNull()).count()

@@ -12,15 +12,18 @@ always bound) and `source`. Defaults: '' is the empty string, @as_of the referen
 (for a list) every ISO of the ISO table.
 
 Relations are swapped on the parsed tree, never by editing text:
+  * a view of the warehouse schema (hub_spreads) is inlined first, so the query pack and the
+    view share one definition and the facts under the view are swapped like any other;
   * tracked_hubs (iso, hub), hub_neighbours (iso_a, hub_a, iso_b, hub_b) and iso_datasets
     (iso, dataset) are built from gridtape/isos.py, the one truth for them (the warehouse seeds
     tables of the first two names from it too; deriving them keeps a streaming-only or
     unseeded warehouse answering);
   * source=streaming reads prices / load_mw / volatility from the typed streaming views
     stream_prices / stream_load_mw / stream_volatility (batch/sql/streaming/ingestion.sql);
-  * --as-of T replaces them with queries/relations/<table>_as_of.sql over every streaming
-    version: the highest revision among those ingested at or before T. The nightly facts keep
-    only the latest revision, so as-of on the nightly source is refused rather than wrong.
+  * --as-of T replaces them with those views' own definitions (as_of_relation) over only the
+    versions ingested and published at or before T: the highest revision among them. The
+    nightly facts keep only the latest revision, so as-of on the nightly source is refused
+    rather than wrong.
 
 run() takes any executor with query(stmt): batch.warehouse's DuckDBExecutor (the embedded
 default) or DataApiExecutor, or batch.querypack_redshift.RedshiftExecutor (redshift_connector).
@@ -47,6 +50,8 @@ KINDS: Final = ("str", "int", "float", "timestamp", "list")
 FACTS: Final = ("prices", "load_mw", "volatility")
 STREAMING: Final = {"prices": "stream_prices", "load_mw": "stream_load_mw", "volatility": "stream_volatility"}
 RESERVED: Final = ("as_of", "source")
+# The relations under the streaming views that hold every version, and when a version was known.
+_KNOWN_AT: Final = {"stream_ticks": ("ingested_at", "published_at"), "stream_volatility_versions": ("computed_at",)}
 
 _PARAM = re.compile(r"^(\w+)\s*\((\w+)\)\s*=\s*(.*?)\s*\|\s*(.*)$")
 
@@ -215,26 +220,69 @@ def iso_relations() -> dict[str, exp.Expr]:
     }
 
 
-def _relation_sql(table: str) -> exp.Expr:
-    return _parse(_folder().joinpath("relations", f"{table}_as_of.sql").read_text())
+@cache
+def _views(source: str) -> dict[str, exp.Select]:
+    """The views of the warehouse schema (source nightly) or of streaming ingestion, by name."""
+    from batch import streaming_ingestion, warehouse
+
+    stmts = warehouse.statements("schema.sql") if source == "nightly" else streaming_ingestion.parse("ingestion.sql")
+    return {s.this.name: s.expression for s in stmts if isinstance(s, exp.Create) and s.kind == "VIEW"}
+
+
+def as_of_relation(table: str) -> exp.Expr:
+    """The streaming view of a fact over only the versions known at :as_of: its definition with
+    the views under it inlined down to the versioned relations (_KNOWN_AT), each filtered on
+    the times that say when a version was known."""
+    views = _views("streaming")
+
+    def inline(tree: exp.Expr) -> exp.Expr:
+        tree = tree.copy()
+        for node in list(tree.find_all(exp.Table)):
+            if node.name in _KNOWN_AT:
+                select = node.find_ancestor(exp.Select)
+                assert select is not None, node.sql("redshift")
+                select.where(
+                    *(exp.column(c) <= exp.Placeholder(this="as_of") for c in _KNOWN_AT[node.name]), copy=False
+                )
+            elif node.name in views:
+                node.replace(_aliased(node, inline(views[node.name])))
+        return tree
+
+    return inline(views[STREAMING[table]])
+
+
+def _aliased(table: exp.Table, relation: exp.Expr) -> exp.Subquery:
+    return exp.Subquery(this=relation.copy(), alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name)))
+
+
+def _inline_views(tree: exp.Expr) -> None:
+    """A view of the warehouse schema -> its definition, keeping only the columns the query
+    names (hub_spreads' trade_date exists on the nightly facts only)."""
+    named = {c.name for c in tree.find_all(exp.Column)}
+    for table in list(tree.find_all(exp.Table)):
+        view = _views("nightly").get(table.name)
+        if view is not None and not (table.db or table.catalog):
+            body = view.copy()
+            body.set("expressions", [e for e in body.expressions if e.alias_or_name in named])
+            table.replace(_aliased(table, body))
 
 
 def substitute(tree: exp.Expr, *, source: str, as_of: datetime | None) -> exp.Expr:
     """Swap the logical relations for the chosen source (see the module doc)."""
     tree = tree.copy()
+    _inline_views(tree)
     derived = iso_relations()
     if as_of is not None:
-        derived.update({t: bind(_relation_sql(t), {"as_of": as_of}) for t in FACTS})
+        derived.update({t: bind(as_of_relation(t), {"as_of": as_of}) for t in FACTS})
     for table in list(tree.find_all(exp.Table)):
         if table.db or table.catalog:
             continue
         name = table.name
-        alias = table.alias or name
         if name in derived:
-            table.replace(exp.Subquery(this=derived[name].copy(), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            table.replace(_aliased(table, derived[name]))
         elif source == "streaming" and name in STREAMING:
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias_or_name)))
             table.set("this", exp.to_identifier(STREAMING[name]))
-            table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
     return tree
 
 

@@ -170,3 +170,62 @@ def reason() -> Any:
 def field_of(reason_text: str) -> str:
     """The field a reject reason names ("tick field 'lmp': ..." -> "lmp")."""
     return reason_text.split("'", 2)[1]
+
+
+# The first characters of the text a non-string JSON value (number, true/false, object, array)
+# becomes when read into a string column: a free-text value starting with one of them may not
+# have been a JSON string, so its row takes the exact path.
+_NOT_STRING_START = tuple("-0123456789tf{[")
+# What TS_PATTERN matches, digit by digit ("d"): the fast path checks a time's shape with a
+# character translation, no regular expression.
+_TS_SHAPES = ("dddd-dd-ddTdd:dd:ddZ", *("dddd-dd-ddTdd:dd:dd." + "d" * n + "Z" for n in range(1, 7)))
+
+
+def fast_schema() -> Any:
+    """The contract as a from_json schema that parses each field once into its wire type:
+    strings and times as text, floats as double, ints as long (a JSON string, boolean, object
+    or float where a number or integer belongs fails the parse and sets _corrupt)."""
+    from pyspark.sql import types as T
+
+    kinds = {"float": T.DoubleType(), "int": T.LongType()}
+    fields = [T.StructField(f.name, kinds.get(f.kind, T.StringType())) for f in TICK.fields]
+    return T.StructType([*fields, T.StructField("_corrupt", T.StringType())])
+
+
+# No NaN / Infinity spelled as strings or bare tokens: those must fail the typed parse.
+FAST_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt", "allowNonNumericNumbers": "false"}
+
+
+def fast_ok() -> Any:
+    """Column: true only when a row parsed with fast_schema() (its top-level keys in _keys)
+    is certainly valid, i.e. reason() would be null for its line. False means "not sure":
+    the row takes the exact path (map parse + reason()). It never accepts a line reason()
+    refuses (tests/batch/test_rules.py); the bounds are the same rules, on typed columns."""
+    from pyspark.sql import functions as F
+
+    keys = F.col("_keys")
+    known = F.array(*[F.lit(n) for n in TICK.names])
+    ok = [
+        F.col("_corrupt").isNull(),
+        keys.isNotNull(),
+        F.size(F.array_except(keys, known)) == 0,
+        F.size(keys) == F.size(F.array_distinct(keys)),  # a repeated key: the exact path decides
+    ]
+    for f in TICK.fields:
+        c = F.col(f.name)
+        check: Any = None
+        if f.kind == "string":
+            check = c.isin(*f.allowed) if f.allowed else (c != "") & ~F.substring(c, 1, 1).isin(*_NOT_STRING_START)
+        elif f.kind == "timestamp":
+            check = F.translate(c, "0123456789", "d" * 10).isin(*_TS_SHAPES) & as_timestamp(f.name).isNotNull()
+        elif f.kind == "float":
+            check = ~F.isnan(c) & (F.abs(c) != float("inf"))
+        if check is not None:
+            ok.append(check if not f.nullable else c.isNull() | check)
+        if not f.nullable:
+            ok.append(c.isNotNull())
+    ok += [~F.coalesce(cond, F.lit(False)) for cond, _msg in _bounds_rules()]
+    out = ok[0]
+    for cond in ok[1:]:
+        out = out & cond
+    return F.coalesce(out, F.lit(False))

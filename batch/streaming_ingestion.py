@@ -1,8 +1,8 @@
 """Redshift streaming ingestion (batch/sql/streaming/ingestion.sql) and its embedded stand-in.
 
 On AWS the deploy runs redshift_statements() in order through the Data API: an external
-schema FROM KINESIS, one AUTO REFRESH materialized view per stream (ticks, analytics) and the
-typed views on top. Redshift has no CREATE MATERIALIZED VIEW IF NOT EXISTS, and re-creating a
+schema FROM KINESIS, one AUTO REFRESH materialized view per stream (ticks, analytics: the SQL
+holds one, _per_stream() gives the other the same SELECT) and the typed views on top. Redshift has no CREATE MATERIALIZED VIEW IF NOT EXISTS, and re-creating a
 streaming MV would re-read the stream from its trim horizon (losing what has expired), so
 redshift_objects() names each statement's object and the deploy skips an MV that exists.
 
@@ -29,6 +29,7 @@ from typing import Any, Final
 import sqlglot
 from sqlglot import exp
 
+from batch import warehouse
 from gridtape import config
 
 EXTERNAL_SCHEMA: Final = "kds"
@@ -50,7 +51,7 @@ def parse(name: str) -> list[exp.Expr]:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        return [s for s in sqlglot.parse(sql_text(name), read="redshift") if s is not None]
+        return warehouse.expand_like([s for s in sqlglot.parse(sql_text(name), read="redshift") if s is not None])
     finally:
         quiet.setLevel(level)
 
@@ -77,7 +78,7 @@ def redshift_objects(names: config.Names | None = None, iam_role: str | None = N
     if iam_role is not None and iam_role != "default" and not _ROLE_ARN.match(iam_role):
         raise ValueError(f"IAM role {iam_role!r} is not an IAM role ARN")
     out = []
-    for stmt in parse("ingestion.sql"):
+    for stmt in _per_stream(parse("ingestion.sql")):
         kind, name = _kind_and_name(stmt)
         if kind == "external_schema":
             text = stmt.sql("redshift", comments=False)
@@ -91,6 +92,23 @@ def redshift_objects(names: config.Names | None = None, iam_role: str | None = N
                 physical = getattr(names, _LOGICAL_STREAM[table.name])
                 table.set("this", exp.to_identifier(physical, quoted=True))
         out.append(SqlObject(kind, name, stmt.sql("redshift", comments=False)))
+    return out
+
+
+def _per_stream(stmts: list[exp.Expr]) -> list[exp.Expr]:
+    """The one stream MV of ingestion.sql, and after it the same SELECT over every other stream."""
+    out = []
+    for stmt in stmts:
+        out.append(stmt)
+        if _kind_and_name(stmt)[0] != "materialized_view":
+            continue
+        for logical, mv in _LOGICAL_STREAM.items():
+            if mv != stmt.this.name:
+                other = stmt.copy()
+                other.this.set("this", exp.to_identifier(mv))
+                (source,) = [t for t in other.find_all(exp.Table) if t.db == EXTERNAL_SCHEMA]
+                source.set("this", exp.to_identifier(logical, quoted=True))
+                out.append(other)
     return out
 
 

@@ -8,6 +8,7 @@ tree, never by editing SQL text:
     INSERT INTO <table> SELECT * FROM read_parquet([...files of the manifest...]) after the
     files are fetched from S3 (the emulator); both map Parquet columns by position;
   * DISTSTYLE / DISTKEY / SORTKEY properties of CREATE TABLE are dropped (DuckDB has no slices).
+CREATE TABLE t (LIKE parent), which DuckDB lacks, is spelled out for both engines (expand_like).
 Parameters are sqlglot placeholders (:trade_date) bound as literals on the tree.
 """
 
@@ -45,8 +46,29 @@ def sql_text(name: str) -> str:
 
 
 def statements(name: str) -> list[exp.Expr]:
-    """The statements of batch/sql/<name>, parsed as Redshift SQL."""
-    return [s for s in sqlglot.parse(sql_text(name), read="redshift") if s is not None]
+    """The statements of batch/sql/<name>, parsed as Redshift SQL (CREATE TABLE LIKE expanded)."""
+    return expand_like([s for s in sqlglot.parse(sql_text(name), read="redshift") if s is not None])
+
+
+def expand_like(stmts: Sequence[exp.Expr]) -> list[exp.Expr]:
+    """CREATE TABLE t (LIKE parent) of a parent created earlier in `stmts` -> the parent's column
+    definitions (NOT NULL kept) and DIST/SORT properties, no primary key: what Redshift's LIKE
+    makes, spelled out because DuckDB has no LIKE and migrations() compares columns."""
+    creates: dict[str, exp.Create] = {}
+    out: list[exp.Expr] = []
+    for stmt in stmts:
+        if isinstance(stmt, exp.Create) and stmt.kind == "TABLE" and isinstance(stmt.this, exp.Schema):
+            like = stmt.this.find(exp.LikeProperty)
+            if like is not None:
+                parent = creates[like.this.name]
+                stmt = stmt.copy()
+                stmt.this.set(
+                    "expressions", [c.copy() for c in parent.this.expressions if isinstance(c, exp.ColumnDef)]
+                )
+                stmt.set("properties", parent.args["properties"].copy() if parent.args.get("properties") else None)
+            creates[stmt.this.this.name] = stmt
+        out.append(stmt)
+    return out
 
 
 def named_queries(name: str) -> dict[str, exp.Expr]:
@@ -67,11 +89,7 @@ def named_queries(name: str) -> dict[str, exp.Expr]:
 
 def bind(statement: exp.Expr, **params: Any) -> exp.Expr:
     """Replace :name placeholders with literals (dates validated first: no injection)."""
-    values = {}
-    for key, value in params.items():
-        if isinstance(value, date):
-            value = value.isoformat()
-        values[key] = value
+    values = {key: value.isoformat() if isinstance(value, date) else value for key, value in params.items()}
     return exp.replace_placeholders(statement.copy(), **values)
 
 
@@ -230,26 +248,26 @@ class DataApiExecutor:
             WorkgroupName=self.workgroup, Database=self.database, Sql=stmt.sql(dialect="redshift")
         )
         self._wait(resp["Id"])
-        rows: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            kwargs = {"Id": resp["Id"], **({"NextToken": token} if token else {})}
-            page = client.get_statement_result(**kwargs)
-            names = [c["name"] for c in page["ColumnMetadata"]]
-            for record in page["Records"]:
-                rows.append({n: _field_value(f) for n, f in zip(names, record, strict=True)})
-            token = page.get("NextToken")
-            if not token:
-                return rows
+        return statement_rows(client, resp["Id"])
+
+
+def statement_rows(client: Any, statement_id: str) -> list[dict[str, Any]]:
+    """Every page of a finished Data API statement's result, one dict per row."""
+    rows: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = client.get_statement_result(Id=statement_id, **({"NextToken": token} if token else {}))
+        names = [c["name"] for c in page["ColumnMetadata"]]
+        rows += [{n: _field_value(f) for n, f in zip(names, record, strict=True)} for record in page["Records"]]
+        token = page.get("NextToken")
+        if not token:
+            return rows
 
 
 def _field_value(field: dict[str, Any]) -> Any:
     if field.get("isNull"):
         return None
-    for key in ("stringValue", "longValue", "doubleValue", "booleanValue"):
-        if key in field:
-            return field[key]
-    return None
+    return next((v for k, v in field.items() if k.endswith("Value")), None)
 
 
 # ---------------------------------------------------------------- the load step
@@ -257,29 +275,26 @@ def _field_value(field: dict[str, Any]) -> Any:
 
 def seed_statements() -> list[exp.Expr]:
     """seed.sql (empties the seeded tables) + the rows of the ISO table."""
-    hubs = [(iso.code, hub) for iso in isos.TABLE for hub in iso.hubs]
+
+    def rows(table: str, columns: list[str], values: Sequence[Sequence[str]]) -> exp.Insert:
+        return exp.insert(
+            exp.Values(expressions=[exp.tuple_(*map(exp.convert, r)) for r in values]), table, columns=columns
+        )
+
     return [
         *statements("seed.sql"),
-        exp.insert(
-            exp.Values(expressions=[exp.tuple_(*map(exp.convert, r)) for r in hubs]),
-            "tracked_hubs",
-            columns=["iso", "hub"],
-        ),
-        exp.insert(
-            exp.Values(expressions=[exp.tuple_(*map(exp.convert, r)) for r in isos.neighbour_pairs()]),
-            "hub_neighbours",
-            columns=["iso_a", "hub_a", "iso_b", "hub_b"],
-        ),
+        rows("tracked_hubs", ["iso", "hub"], [(iso.code, hub) for iso in isos.TABLE for hub in iso.hubs]),
+        rows("hub_neighbours", ["iso_a", "hub_a", "iso_b", "hub_b"], isos.neighbour_pairs()),
     ]
+
+
+def _creates() -> dict[str, exp.Create]:
+    return {s.this.this.name: s for s in statements("schema.sql") if isinstance(s, exp.Create) and s.kind == "TABLE"}
 
 
 def declared_columns() -> dict[str, list[exp.ColumnDef]]:
     """Every table schema.sql creates -> its column definitions, in order."""
-    out = {}
-    for s in statements("schema.sql"):
-        if isinstance(s, exp.Create) and s.kind == "TABLE":
-            out[s.this.this.name] = [c for c in s.this.expressions if isinstance(c, exp.ColumnDef)]
-    return out
+    return {t: [c for c in s.this.expressions if isinstance(c, exp.ColumnDef)] for t, s in _creates().items()}
 
 
 def migrations(ex: Executor) -> list[exp.Expr]:
@@ -293,7 +308,7 @@ def migrations(ex: Executor) -> list[exp.Expr]:
     present: dict[str, list[str]] = {}
     for row in ex.query(q):
         present.setdefault(str(row["table_name"]), []).append(str(row["column_name"]))
-    creates = {s.this.this.name: s for s in statements("schema.sql") if isinstance(s, exp.Create) and s.kind == "TABLE"}
+    creates = _creates()
     out: list[exp.Expr] = []
     for table, cols in declared_columns().items():
         have = present.get(table)
@@ -321,12 +336,9 @@ def ensure_schema(ex: Executor) -> None:
 
 def load_day(ex: Executor, curated_bucket: str, day: date, *, has_data: bool = True) -> None:
     """COPY the day's manifest into staging and MERGE into the facts, one transaction."""
-    stmts = []
-    for stmt in statements("load.sql"):
-        if isinstance(stmt, exp.Copy) and not has_data:
-            continue  # an empty manifest: Redshift refuses a COPY of no files; nothing to load
-        stmts.append(bind(stmt, trade_date=day, manifest_url=manifest_url(curated_bucket, day)))
-    ex.run(stmts)
+    # An empty manifest: Redshift refuses a COPY of no files, and there is nothing to load.
+    stmts = [s for s in statements("load.sql") if has_data or not isinstance(s, exp.Copy)]
+    ex.run([bind(s, trade_date=day, manifest_url=manifest_url(curated_bucket, day)) for s in stmts])
 
 
 def table_counts(ex: Executor, day: date) -> dict[str, int]:

@@ -196,25 +196,14 @@ def cold_start() -> list[Result]:
     peer = gridstatus_version()
     peer_ms = import_ms("import gridstatus") if peer else None
     note = "import time in a fresh interpreter, median of 5; lower is better, ratio < 1 means gridtape starts faster"
+
+    def against_peer(name: str, ms: float, why: str) -> Result:
+        ratio = round(ms / peer_ms, 3) if peer_ms else None
+        return Result(name, round(ms, 1), "ms", peer, round(peer_ms, 1) if peer_ms else None, ratio, why)
+
     return [
-        Result(
-            "cold start: import producers.handler",
-            round(ours, 1),
-            "ms",
-            peer,
-            round(peer_ms, 1) if peer_ms else None,
-            round(ours / peer_ms, 3) if peer_ms else None,
-            note + "; peer: import gridstatus",
-        ),
-        Result(
-            "cold start: handler + all 7 ISO modules",
-            round(ours_all, 1),
-            "ms",
-            peer,
-            round(peer_ms, 1) if peer_ms else None,
-            round(ours_all / peer_ms, 3) if peer_ms else None,
-            note,
-        ),
+        against_peer("cold start: import producers.handler", ours, note + "; peer: import gridstatus"),
+        against_peer("cold start: handler + all 7 ISO modules", ours_all, note),
     ]
 
 

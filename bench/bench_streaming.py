@@ -3,9 +3,11 @@ emulator, and DuckDB computing the same windows in batch on the same ticks (the 
 this machine).
 
 * throughput: the job's query (JSON parse -> watermark -> dedup -> 60/5 + 24h/1h windows ->
-  revisions -> stats) over tick files with the file source, one micro-batch per file,
-  records collected on the driver (no AWS sink in the timed part); ticks / wall second from
-  query start to the last batch.
+  revisions -> stats) over a day of ~3,500 nodes (~1 M ticks) in 12 files with the file
+  source, one micro-batch per file (2 h of event time), records collected on the driver as
+  Arrow (no AWS sink and no per-record dicts in the timed part); ticks / wall second from
+  query start to the last batch. The notes carry the run's profile: Spark's per-phase times
+  summed over the batches (RunCounts.time_ms) and the machine's load average.
 * latency: the job on the emulator (Kinesis source, both sinks). A feeder puts one 5-minute
   interval for every location each second (event time runs 300x real time); a window can
   only be emitted once the watermark passes its end, so a record's latency is measured from
@@ -16,13 +18,13 @@ this machine).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import random
 import shutil
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -36,15 +38,22 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from harness import Result  # noqa: E402
+from streaming_peer import WINDOWS, duckdb_volatility  # noqa: E402
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
-LOCATIONS = 400
-INTERVALS = 144  # 12 hours of 5-minute intervals
-FILES = 3  # 4 hours of event time (~19,000 ticks) per micro-batch
-WINDOWS = ((60, 5), (1440, 60))
+LOCATIONS = 3500  # a day of a large ISO's nodes: ~1 M ticks
+INTERVALS = 288  # 24 hours of 5-minute intervals
+FILES = 12  # 2 hours of event time (~85,000 ticks) per micro-batch
 FEED_STEPS = 36
 FEED_LOCATIONS = 25
 WARMUP = 8
+# The profile before issue 13's changes, for comparison with the one each run prints.
+BEFORE = (
+    "before (issue 13): 58,165 ticks in 4 batches 2,079 ticks/s vs duckdb 15,829 (0.13) at load 8.2, 4.3-7.0 s "
+    "per 19 k-tick batch (stateful op 2.5-3.1 s, 4.3 s for a batch without input); at 1 M ticks (Arrow collect, "
+    "2 partitions) 8,146 ticks/s at load 7, stateful op 6.9-12.9 s/batch growing with the state (Python: windows "
+    "enumerated over the whole state, output rows padded and converted one by one, full re-sort of the state)"
+)
 
 
 def _ts(d: datetime) -> str:
@@ -72,6 +81,25 @@ def _tick(loc: int, i: int, price: float, pub_s: int = 60) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _times(i: int, pub_s: int) -> tuple[str, str, str, str]:
+    start = T0 + timedelta(minutes=5 * i)
+    published = start + timedelta(minutes=5, seconds=pub_s)
+    return _ts(start), _ts(start + timedelta(minutes=5)), _ts(published), _ts(published + timedelta(seconds=20))
+
+
+def _line(loc: int, i: int, price: float, pub_s: int = 60) -> str:
+    """json.dumps(_tick(...)) + newline, formatted directly: generating ~1 M ticks through dicts
+    and strftime would take a minute of the bench."""
+    start, end, published, ingested = _times(i, pub_s)
+    return (
+        f'{{"iso": "PJM", "market": "RT5", "dataset": "lmp", "location": "NODE{loc:04d}", '
+        f'"location_type": "node", "interval_start": "{start}", "interval_end": "{end}", '
+        f'"lmp": {json.dumps(price)}, "energy": null, "congestion": null, "loss": null, "load_mw": null, '
+        f'"published_at": "{published}", "ingested_at": "{ingested}", "source": "bench"}}\n'
+    )
+
+
 def write_ticks(folder: Path) -> int:
     """LOCATIONS x INTERVALS price ticks (random walks, some negative) plus 1% revisions, in
     FILES files of consecutive event time, shuffled within each file."""
@@ -85,17 +113,17 @@ def write_ticks(folder: Path) -> int:
         for i in range(f * per_file, (f + 1) * per_file):
             for loc in range(LOCATIONS):
                 prices[loc] += rng.gauss(0, 3)
-                rows.append(_tick(loc, i, round(prices[loc], 2)))
+                rows.append(_line(loc, i, round(prices[loc], 2)))
                 if rng.random() < 0.01:
-                    rows.append(_tick(loc, i, round(prices[loc] + rng.gauss(0, 2), 2), pub_s=600))
+                    rows.append(_line(loc, i, round(prices[loc] + rng.gauss(0, 2), 2), pub_s=600))
         rng.shuffle(rows)
-        (folder / f"ticks-{f:03d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (folder / f"ticks-{f:03d}.jsonl").write_text("".join(rows))
         total += len(rows)
     return total
 
 
-def spark_throughput(spark: Any, folder: Path, work: Path) -> tuple[float, int, int]:
-    """(seconds, records emitted, batches) for the streaming query over the folder."""
+def spark_throughput(spark: Any, folder: Path, work: Path) -> tuple[float, int, Any]:
+    """(seconds, records emitted, RunCounts) for the streaming query over the folder."""
     from pyspark.sql import functions as F
 
     from streaming.job import run_query, volatility_stream
@@ -116,51 +144,20 @@ def spark_throughput(spark: Any, folder: Path, work: Path) -> tuple[float, int, 
     checkpoint = work / f"ck-{time.monotonic_ns()}"
     t0 = time.perf_counter()
     counts = run_query(volatility_stream(raw, params), write, str(checkpoint), available_now=True)
-    return time.perf_counter() - t0, emitted[0], counts.batches
+    return time.perf_counter() - t0, emitted[0], counts
 
 
-def duckdb_volatility(folder: Path) -> tuple[float, int]:
-    """(seconds, windows) - the same definitions in DuckDB SQL, batch, all windows."""
-    import duckdb
-
-    families = " UNION ALL ".join(f"SELECT {m} AS wmin, {s} AS smin" for m, s in WINDOWS)
-    sql = f"""
-    WITH t AS (
-        SELECT iso, market, location, interval_start::TIMESTAMP AS ts, lmp,
-               published_at::TIMESTAMP AS pub, ingested_at::TIMESTAMP AS ing
-        FROM read_json('{folder}/*.jsonl', format = 'newline_delimited', columns = {{
-            iso: 'VARCHAR', market: 'VARCHAR', dataset: 'VARCHAR', location: 'VARCHAR',
-            interval_start: 'VARCHAR', lmp: 'DOUBLE', published_at: 'VARCHAR', ingested_at: 'VARCHAR'}})
-        WHERE dataset = 'lmp' AND lmp IS NOT NULL AND market IN ('RT5', 'RT15', 'RTH')
-    ),
-    latest AS (  -- one observation per interval: the latest revision
-        SELECT iso, market, location, ts, arg_max(lmp, (pub, ing, lmp)) AS p
-        FROM t GROUP BY ALL
-    ),
-    fam AS ({families}),
-    offsets AS (
-        SELECT l.*, f.wmin, f.smin, unnest(range(f.wmin // f.smin)) AS j FROM latest l, fam f
-    ),
-    expanded AS (  -- every window [wstart, wstart + wmin) containing ts, slide-aligned
-        SELECT *, time_bucket(to_minutes(smin), ts) - to_minutes(j * smin) AS wstart FROM offsets
-    ),
-    steps AS (
-        SELECT *, lag(p) OVER (PARTITION BY iso, market, location, wmin, wstart ORDER BY ts) AS prev
-        FROM expanded
+def profile(counts: Any) -> str:
+    """Where the time went: Spark's phases summed over the batches, in seconds."""
+    ms = counts.time_ms
+    per_batch = (ms.get("triggerExecution", 0) - ms.get("addBatch", 0)) / max(counts.batches, 1)
+    return (
+        f"profile: trigger {ms.get('triggerExecution', 0) / 1e3:.1f}s = addBatch {ms.get('addBatch', 0) / 1e3:.1f}s "
+        f"(stateful op task time {ms.get('stateUpdates', 0) / 1e3:.1f}s incl. Python, state commit "
+        f"{ms.get('stateCommit', 0) / 1e3:.1f}s) + planning {ms.get('queryPlanning', 0) / 1e3:.1f}s "
+        f"+ wal/offsets {(ms.get('walCommit', 0) + ms.get('commitOffsets', 0)) / 1e3:.1f}s; "
+        f"fixed cost outside addBatch {per_batch / 1e3:.2f}s/batch"
     )
-    SELECT iso, market, location, wstart, wstart + to_minutes(wmin) AS wend, wmin, smin,
-           count(*) AS n, count(*) FILTER (WHERE p <= 0) AS n_nonpositive,
-           arg_min(p, ts) AS price_first, arg_max(p, ts) AS price_last,
-           min(p), max(p), avg(p),
-           stddev_samp(CASE WHEN prev > 0 AND p > 0 THEN ln(p / prev) END) AS vol_log,
-           stddev_samp(p - prev) AS vol_abs
-    FROM steps GROUP BY ALL
-    """
-    con = duckdb.connect()
-    con.execute("SET threads = 2")  # the same two cores Spark gets
-    t0 = time.perf_counter()
-    n = len(con.execute(sql).fetchall())
-    return time.perf_counter() - t0, n
 
 
 def _free_port() -> int:
@@ -274,20 +271,23 @@ def run() -> list[Result]:
     try:
         folder = work / "ticks"
         n_ticks = write_ticks(folder)
-        spark = local_session("bench-streaming", cores=2, extra={"spark.ui.showConsoleProgress": "false"})
+        # One shuffle partition per core: the stateful operator's tasks are per partition.
+        spark = local_session(
+            "bench-streaming",
+            cores=2,
+            extra={"spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "2"},
+        )
         # Warm-up on one file (JIT, Python workers), then the timed run over all of them.
         warm = work / "warm"
         warm.mkdir()
         for f in sorted(folder.iterdir())[:1]:
             shutil.copy(f, warm / f.name)
         spark_throughput(spark, warm, work)
-        spark_s, emitted, batches = spark_throughput(spark, folder, work)
-        duck_times = []
-        duck_windows = 0
-        for _ in range(3):
-            s, duck_windows = duckdb_volatility(folder)
-            duck_times.append(s)
-        duck_s = statistics.median(duck_times)
+        # Side by side, once each: at ~1 M ticks either run takes a minute or more.
+        load_before = os.getloadavg()[0]
+        spark_s, emitted, counts = spark_throughput(spark, folder, work)
+        duck_s, duck_windows = duckdb_volatility(folder)
+        load = f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         lat, measured = latency(spark, work)
         spark_rate = n_ticks / spark_s
         duck_rate = n_ticks / duck_s
@@ -300,9 +300,10 @@ def run() -> list[Result]:
                 "duckdb batch, 2 threads",
                 round(duck_rate, 1),
                 round(spark_rate / duck_rate, 3),
-                f"{n_ticks:,} ticks, {LOCATIONS} locations x 12 h, windows 60/5 + 24h/1h, {batches} micro-batches, "
-                f"{emitted:,} records emitted in {spark_s:.1f}s (target >= 50,000 ticks/s); "
-                f"duckdb {duck_windows:,} windows in {duck_s:.2f}s",
+                f"{n_ticks:,} ticks, {LOCATIONS} locations x {INTERVALS * 5 // 60} h, windows 60/5 + 24h/1h, "
+                f"{counts.batches} micro-batches, {emitted:,} records emitted in {spark_s:.1f}s "
+                f"(target >= 50,000 ticks/s and >= 0.5x duckdb); duckdb {duck_windows:,} windows in {duck_s:.1f}s; "
+                f"{load}; {profile(counts)}; {BEFORE}",
             ),
             Result(
                 "streaming latency p50 (PutRecords->analytics)",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -80,16 +80,7 @@ class Alert:
         return f"[{self.state}] {self.rule}: {what}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "kind": self.kind,
-            "subject": self.subject,
-            "state": self.state,
-            "value": self.value,
-            "level": self.level,
-            "at": self.at,
-            "message": self.message,
-        }
+        return {**asdict(self), "message": self.message}
 
 
 def _fail(where: str, reason: str) -> GridtapeError:

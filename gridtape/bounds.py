@@ -90,7 +90,9 @@ def check_tick_bounds(record: dict[str, Any]) -> None:
         total = math.fsum(float(p) for p in parts if p is not None)
         low, high = isos.get(record["iso"]).component_gap
         if not low - 1e-9 <= record["lmp"] - total <= high + 1e-9:
-            raise _refuse("lmp", f"{record['lmp']!r} is not energy + congestion + loss ({total!r}) within {low}..{high}")
+            raise _refuse(
+                "lmp", f"{record['lmp']!r} is not energy + congestion + loss ({total!r}) within {low}..{high}"
+            )
     revision = record.get("revision")
     if revision is not None and not 0 <= revision <= REVISION_MAX:
         raise _refuse("revision", f"{revision} is outside 0..{REVISION_MAX} (the warehouse's BIGINT)")

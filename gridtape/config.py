@@ -17,6 +17,7 @@ ENV_ACCOUNT: Final = "GRIDTAPE_ACCOUNT_ID"  # only needed off-AWS; on AWS it com
 ENV_EMULATOR_PORT: Final = "MOTO_PORT"
 ENV_INCLUDE_NODES: Final = "GRIDTAPE_INCLUDE_NODES"  # "1": publish every node, not just hubs/zones
 ENV_ISO: Final = "GRIDTAPE_ISO"  # which ISO a poller Lambda polls (set per function by infra/)
+ENV_DEMO_SECONDS: Final = "GRIDTAPE_DEMO_SECONDS"  # `gridtape demo` serves its dashboard this long (default: Ctrl-C)
 # A direct Redshift session (`gridtape query --redshift`): a Secrets Manager id holding
 # host/port/dbname/username/password, and/or the single fields (a variable overrides the secret).
 ENV_REDSHIFT_SECRET_ID: Final = "GRIDTAPE_REDSHIFT_SECRET_ID"

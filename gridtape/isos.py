@@ -42,23 +42,32 @@ class Neighbour:
     other_hub: str
 
 
+RT5: Final = (Feed("lmp", "RT5", 5), Feed("load", "RT5", 5))
+
+
 @dataclass(frozen=True)
 class Iso:
     code: str
     name: str
     zone: str  # IANA name of the market clock (what Spark and DuckDB understand too)
-    feeds: tuple[Feed, ...]
-    module: str  # the producers module whose IsoSource polls it
     requests_per_second: float  # the rate limit gridtape keeps to
-    min_poll_interval_s: float  # the ISO's polling etiquette
     hubs: tuple[str, ...]  # the trading hubs (NYISO: zones) a trader tracks and checks name one by one
-    system: str  # the location name of the ISO-wide load
+    feeds: tuple[Feed, ...] = RT5
     neighbours: tuple[Neighbour, ...] = ()
     api_key: ApiKey | None = None
     # lmp - (energy + congestion + loss) must fall in this range where all three are published.
     # The ISOs round each figure to the cent, so three rounded parts can miss the rounded total
     # by 1.5 cents.
     component_gap: tuple[float, float] = (-0.02, 0.02)
+    min_poll_interval_s: float = 60.0  # the ISO's polling etiquette
+    system: str = ""  # the location name of the ISO-wide load (default: the code)
+    module: str = ""  # the producers module whose IsoSource polls it (default: producers.<code>)
+
+    def __post_init__(self) -> None:
+        if not self.system:
+            object.__setattr__(self, "system", self.code)
+        if not self.module:
+            object.__setattr__(self, "module", f"producers.{self.code.lower()}")
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -80,82 +89,44 @@ class Iso:
         return self.code.capitalize()
 
 
-def _rt5(*extra: Feed, load: Feed | None = None) -> tuple[Feed, ...]:
-    return (Feed("lmp", "RT5", 5), *extra, load or Feed("load", "RT5", 5))
-
-
 TABLE: Final[tuple[Iso, ...]] = (
     Iso(
-        code="CAISO",
-        name="California ISO",
-        zone="America/Los_Angeles",
-        feeds=_rt5(),
-        module="producers.caiso",
+        "CAISO",
+        "California ISO",
+        "America/Los_Angeles",
         requests_per_second=0.2,  # OASIS: one request per 5 s, else 429
-        min_poll_interval_s=60.0,
         hubs=("TH_NP15_GEN-APND", "TH_SP15_GEN-APND", "TH_ZP26_GEN-APND"),
-        system="CAISO",
+        neighbours=(Neighbour("TH_SP15_GEN-APND", "CAISO", "TH_NP15_GEN-APND"),),
         # LMP = MCE + MCC + MCL + MGHG, and the GHG adder (>= 0, tens of $/MWh at EIM nodes
         # outside California) has no field in the tick.
         component_gap=(-0.02, 250.0),
-        neighbours=(Neighbour("TH_SP15_GEN-APND", "CAISO", "TH_NP15_GEN-APND"),),
     ),
     Iso(
-        code="ERCOT",
-        name="Electric Reliability Council of Texas",
-        zone="America/Chicago",
-        # SCED prices per 5 minutes, settlement point prices per 15; the load dashboard is hourly.
-        feeds=_rt5(Feed("lmp", "RT15", 15), load=Feed("load", "RTH", 60)),
-        module="producers.ercot",
+        "ERCOT",
+        "Electric Reliability Council of Texas",
+        "America/Chicago",
         requests_per_second=1.0,
-        min_poll_interval_s=60.0,
         hubs=("HB_BUSAVG", "HB_HOUSTON", "HB_HUBAVG", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST"),
-        system="ERCOT",
+        # SCED prices per 5 minutes, settlement point prices per 15; the load dashboard is hourly.
+        feeds=(Feed("lmp", "RT5", 5), Feed("lmp", "RT15", 15), Feed("load", "RTH", 60)),
         api_key=ApiKey("ERCOT_API_KEY", "ERCOT_API_KEY_SECRET_ID", required=False),
     ),
+    Iso("ISONE", "ISO New England", "America/New_York", requests_per_second=1.0, hubs=(".H.INTERNAL_HUB",)),
     Iso(
-        code="ISONE",
-        name="ISO New England",
-        zone="America/New_York",
-        feeds=_rt5(),
-        module="producers.isone",
-        requests_per_second=1.0,
-        min_poll_interval_s=60.0,
-        hubs=(".H.INTERNAL_HUB",),
-        system="ISONE",
+        "MISO",
+        "Midcontinent ISO",
+        "Etc/GMT+5",  # MISO's market clock is EST all year (POSIX sign: GMT+5 is UTC-05:00)
+        requests_per_second=1.0,  # and no more than one request a minute per feed (min_poll_interval_s)
+        hubs=tuple(
+            f"{h}.HUB" for h in ("ARKANSAS", "ILLINOIS", "INDIANA", "LOUISIANA", "MICHIGAN", "MINN", "MS", "TEXAS")
+        ),
+        neighbours=(Neighbour("MINN.HUB", "SPP", "SPPNORTH_HUB"), Neighbour("ARKANSAS.HUB", "SPP", "SPPSOUTH_HUB")),
     ),
     Iso(
-        code="MISO",
-        name="Midcontinent ISO",
-        zone="Etc/GMT+5",  # MISO's market clock is EST all year (POSIX sign: GMT+5 is UTC-05:00)
-        feeds=_rt5(),
-        module="producers.miso",
-        requests_per_second=1.0,
-        min_poll_interval_s=60.0,  # MISO asks for no more than one request a minute
-        hubs=(
-            "ARKANSAS.HUB",
-            "ILLINOIS.HUB",
-            "INDIANA.HUB",
-            "LOUISIANA.HUB",
-            "MICHIGAN.HUB",
-            "MINN.HUB",
-            "MS.HUB",
-            "TEXAS.HUB",
-        ),
-        system="MISO",
-        neighbours=(
-            Neighbour("MINN.HUB", "SPP", "SPPNORTH_HUB"),
-            Neighbour("ARKANSAS.HUB", "SPP", "SPPSOUTH_HUB"),
-        ),
-    ),
-    Iso(
-        code="NYISO",
-        name="New York ISO",
-        zone="America/New_York",
-        feeds=_rt5(),
-        module="producers.nyiso",
+        "NYISO",
+        "New York ISO",
+        "America/New_York",
         requests_per_second=2.0,
-        min_poll_interval_s=60.0,
         # NYISO trades at its eleven load zones; it has no hubs.
         hubs=(
             "CAPITL",
@@ -170,17 +141,13 @@ TABLE: Final[tuple[Iso, ...]] = (
             "NORTH",
             "WEST",
         ),
-        system="NYISO",
         neighbours=(Neighbour("HUD VL", "ISONE", ".H.INTERNAL_HUB"),),
     ),
     Iso(
-        code="PJM",
-        name="PJM Interconnection",
-        zone="America/New_York",
-        feeds=_rt5(),
-        module="producers.pjm",
+        "PJM",
+        "PJM Interconnection",
+        "America/New_York",
         requests_per_second=0.1,  # Data Miner: 6 requests a minute for a non-member key
-        min_poll_interval_s=60.0,
         hubs=(
             "AEP GEN HUB",
             "AEP-DAYTON HUB",
@@ -196,22 +163,15 @@ TABLE: Final[tuple[Iso, ...]] = (
             "WESTERN HUB",
         ),
         system="PJM RTO",
-        neighbours=(
-            Neighbour("WESTERN HUB", "MISO", "INDIANA.HUB"),
-            Neighbour("WESTERN HUB", "NYISO", "WEST"),
-        ),
+        neighbours=(Neighbour("WESTERN HUB", "MISO", "INDIANA.HUB"), Neighbour("WESTERN HUB", "NYISO", "WEST")),
         api_key=ApiKey("PJM_API_KEY", "PJM_API_KEY_SECRET_ID", required=True),
     ),
     Iso(
-        code="SPP",
-        name="Southwest Power Pool",
-        zone="America/Chicago",
-        feeds=_rt5(),
-        module="producers.spp",
+        "SPP",
+        "Southwest Power Pool",
+        "America/Chicago",
         requests_per_second=2.0,
-        min_poll_interval_s=60.0,
         hubs=("SPPNORTH_HUB", "SPPSOUTH_HUB"),
-        system="SPP",
         neighbours=(Neighbour("SPPSOUTH_HUB", "ERCOT", "HB_NORTH"),),
     ),
 )

@@ -1,23 +1,50 @@
-"""The one small interface every ISO module implements.
+"""The one small interface every ISO module implements, and the parse skeleton they share.
 
 An ISO module is a subclass of IsoSource with two halves:
-- fetch(dataset, http, now): the HTTP requests for the newest data, through the shared
-  HttpClient (retries, rate limits, conditional requests and replay live there, once);
-- parse(dataset, responses): a pure function from recorded bytes to tick records (wire
-  dicts built with gridtape.contract.tick), raising SourceError on anything unexpected.
-parse never touches the network, the clock or AWS, so it is tested on fixtures alone.
+- fetch(dataset, http, now, since): the HTTP requests for the newest data (and, after an
+  outage, what is missing since the poller's cursor), through the shared HttpClient
+  (retries, rate limits, caps, conditional requests and replay live there, once);
+- parse(dataset, responses): a pure function from recorded bytes to tick records. It never
+  touches the network, the clock or AWS, so it is tested on fixtures alone.
+
+Parsing is one skeleton (parse_rows) with small hooks; an ISO module writes only what differs:
+- `_rows_<dataset>(response, context)` splits ONE response into rows. A FormatError there means
+  the whole response is unreadable (HTML page, truncated file, renamed column): SourceError.
+- `_read_<dataset>(row, response)` turns one row into one tick (built with self.tick, which
+  fills the provenance fields) or None (a row gridtape does not want, e.g. a node without
+  include_nodes). An error there refuses that row alone.
+- `prepare(dataset, responses)`: for responses that only make sense together (a document list
+  plus documents, pages that must add up); its result is handed to every `_rows_` call.
+- `finish(dataset, ticks)`: a step over every tick of the poll (e.g. a system total).
+The skeleton checks the HTTP status, validates every tick against the contract (bounds
+included) and, for a live poll, the time window; refuses a response with no row it reads
+(unless the dataset is in `may_be_empty`); keeps the later of two ticks with one natural key;
+sorts by (market, interval_start, location).
 """
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol, TypedDict, Unpack
 
+from gridtape import bounds, contract, isos
 from gridtape.errors import SourceError
-from producers.formats import FormatError
+from producers import formats
+
+# When more than this share of one response's rows is refused, the rows are not the odd bad
+# value an ISO publishes now and then (a blank price at one hub) but a changed format: the
+# whole response is quarantined (SourceError) instead of publishing the few rows that happen
+# to still parse. One bad hub of SPP's ~150 hub and zone rows is 0.7 %; a renamed unit or a
+# shifted column breaks most rows.
+MAX_REFUSED_SHARE = 0.2
+EXCERPT_CHARS = 300
+# What a row may raise when it cannot be read (a bug in the module raises the same types, and
+# then refuses every row: the share check turns that into one SourceError, never a traceback).
+ROW_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,41 +66,231 @@ class Response:
     fetched_at: datetime  # UTC
 
 
+@dataclass(frozen=True)
+class Refused:
+    """One row that was not published: where it came from, why, and what it said."""
+
+    url: str
+    reason: str
+    row: str  # an excerpt of the offending row
+
+
+@dataclass
+class Parsed:
+    ticks: list[dict[str, Any]]
+    refused: list[Refused] = field(default_factory=list)
+
+
+class Values(TypedDict, total=False):
+    """A tick's measured values ($/MWh, MW); those not given are null."""
+
+    lmp: float | None
+    energy: float | None
+    congestion: float | None
+    loss: float | None
+    load_mw: float | None
+
+
 class HttpClient(Protocol):
     """What an ISO module may ask of the fetch layer (live HTTP or replay of recordings)."""
 
     def get(self, request: Request) -> Response: ...
 
 
+def excerpt(row: Any) -> str:
+    """A short, printable rendering of a raw row for the refusal log and quarantine."""
+    if isinstance(row, tuple) and row and isinstance(row[0], dict | list | tuple):
+        row = row[0]  # (raw row, what the split step worked out about it)
+    if isinstance(row, dict):
+        text = json.dumps(row, default=str, ensure_ascii=True)
+    elif isinstance(row, list | tuple):
+        text = ",".join(str(c) for c in row)
+    else:
+        text = str(row)
+    text = text.encode("unicode_escape").decode("ascii")  # control characters stay visible, inert
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
+
+
 class IsoSource(ABC):
-    iso: ClassVar[str]  # one of gridtape.contract.ISOS
-    datasets: ClassVar[tuple[str, ...]] = ("lmp", "load")
-    min_poll_interval_s: ClassVar[float] = 60.0  # the ISO's own polling etiquette
-    requests_per_second: ClassVar[float] = 1.0  # rate limit the fetch layer enforces
+    iso: ClassVar[str]  # one of gridtape.contract.ISOS; every other fact comes from the ISO table
+    # Datasets whose responses may hold no row at all (a window with nothing in it yet).
+    may_be_empty: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, include_nodes: bool = False, credentials: Mapping[str, str] | None = None) -> None:
         self.include_nodes = include_nodes
         self.credentials = dict(credentials or {})
 
+    # -- the ISO table's facts -------------------------------------------------------------
+    @property
+    def facts(self) -> isos.Iso:
+        return isos.get(self.iso)
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return self.facts.datasets
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.facts.requests_per_second
+
+    @property
+    def min_poll_interval_s(self) -> float:
+        return self.facts.min_poll_interval_s
+
+    # -- fetch -----------------------------------------------------------------------------
     @abstractmethod
-    def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
-        """Fetch what is newest at `now` (UTC): the responses parse() needs."""
-
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        """Turn responses into tick records. Pure; raises SourceError naming ISO, URL, reason.
-
-        The default parses each response on its own with `_parse_<dataset>(response)`; ISOs
-        whose responses only make sense together (paging, a list plus documents) override it."""
-        parse_one = getattr(self, f"_parse_{dataset}", None)
-        if dataset not in self.datasets or parse_one is None:
-            raise self.error(dataset, responses[0].url if responses else "-", f"unknown dataset {dataset!r}")
-        out: list[dict[str, Any]] = []
-        for response in responses:
-            try:
-                out.extend(parse_one(response))
-            except FormatError as exc:
-                raise self.error(dataset, response.url, str(exc)) from None
-        return out
+    def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
+        """The responses parse() needs at `now` (UTC). `since` is the poller's cursor: the end
+        of the newest complete interval already published (None: unknown). When it lies
+        before what a normal poll reads, the module also fetches what is missing since then,
+        within its rate limit and its documented cap."""
 
     def error(self, dataset: str, url: str, reason: str) -> SourceError:
         return SourceError(self.iso, dataset, url, reason)
+
+    # -- the provenance helper -------------------------------------------------------------
+    def tick(
+        self,
+        response: Response,
+        dataset: str,
+        *,
+        location: str,
+        location_type: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        market: str | None = None,
+        published_at: datetime | None = None,
+        **values: Unpack[Values],
+    ) -> dict[str, Any]:
+        """A wire tick from one response: iso, market (the table's feed for the dataset unless
+        given), interval (from `start` for interval-beginning ISOs, `end` for interval-ending
+        ones; the feed's length gives the other), published_at (the response's Last-Modified,
+        else the fetch, unless the ISO says when), ingested_at (the fetch) and source (the URL)."""
+        feed = self.facts.feed(dataset, market)
+        length = timedelta(minutes=feed.minutes)
+        if start is None:
+            if end is None:
+                raise ValueError("a tick needs its interval start or end")
+            start = end - length
+        return contract.tick(
+            iso=self.iso,
+            market=feed.market,
+            dataset=dataset,
+            location=location,
+            location_type=location_type,
+            interval_start=start,
+            interval_end=start + length,
+            published_at=published_at or formats.published_at(response.headers, response.fetched_at),
+            ingested_at=response.fetched_at,
+            source=response.url,
+            **values,
+        )
+
+    # -- the parse skeleton ----------------------------------------------------------------
+    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
+        """The good ticks of parse_rows (refused rows are dropped). Raises SourceError."""
+        return self.parse_rows(dataset, responses).ticks
+
+    def parse_rows(self, dataset: str, responses: Sequence[Response], *, live: bool = True) -> Parsed:
+        """Every response's rows as ticks, each checked against the contract (and, when `live`,
+        the live time window around its fetch); a row that breaks either, or that cannot be
+        read, is refused with its reason. Raises SourceError naming ISO, dataset, URL and
+        reason when a response is unreadable or more than MAX_REFUSED_SHARE of its rows are
+        refused."""
+        rows_of = getattr(self, f"_rows_{dataset}", None)
+        read = getattr(self, f"_read_{dataset}", None)
+        if dataset not in self.datasets or rows_of is None or read is None:
+            raise self.error(dataset, responses[0].url if responses else "-", f"unknown dataset {dataset!r}")
+        context = self._guarded(dataset, responses, lambda: self.prepare(dataset, responses))
+        ticks: list[dict[str, Any]] = []
+        refused: list[Refused] = []
+        for response in responses:
+            if not self.wanted(dataset, response):
+                continue
+            good, bad = self._guarded(
+                dataset,
+                [response],
+                lambda r=response: self._read_all(dataset, r, lambda: rows_of(r, context), read, live),
+            )
+            if bad and len(bad) > MAX_REFUSED_SHARE * (len(good) + len(bad)):
+                raise self.error(
+                    dataset,
+                    response.url,
+                    f"{len(bad)} of {len(good) + len(bad)} rows refused (more than {MAX_REFUSED_SHARE:.0%}: "
+                    f"the format changed?); first: {bad[0].reason} in {bad[0].row}",
+                )
+            if not good and not bad and dataset not in self.may_be_empty:
+                raise self.error(dataset, response.url, f"no {dataset} rows gridtape reads")
+            ticks.extend(good)
+            refused.extend(bad)
+        seen = {id(t) for t in ticks}
+        finished: list[dict[str, Any]] = []
+        for t in self._guarded(dataset, responses, lambda: self.finish(dataset, ticks)):
+            if id(t) not in seen:  # a tick finish() made itself (e.g. a system total): check it too
+                why = self._check(t, None, live)
+                if why:
+                    refused.append(Refused(t["source"], why, excerpt(t)))
+                    continue
+            finished.append(t)
+        latest = {contract.natural_key(t): t for t in finished}  # a later response or row wins
+        return Parsed(sorted(latest.values(), key=_order), refused)
+
+    # hooks (see the module docstring)
+    def prepare(self, dataset: str, responses: Sequence[Response]) -> Any:
+        return None
+
+    def wanted(self, dataset: str, response: Response) -> bool:
+        """Whether the response's rows are parsed (False: it only served prepare())."""
+        return True
+
+    def finish(self, dataset: str, ticks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return ticks
+
+    def _read_all(
+        self, dataset: str, response: Response, rows: Callable[[], Iterable[Any]], read: Any, live: bool
+    ) -> tuple[list[dict[str, Any]], list[Refused]]:
+        if not 200 <= response.status < 300:
+            raise formats.FormatError(f"HTTP {response.status}")
+        good: list[dict[str, Any]] = []
+        bad: list[Refused] = []
+        for row in rows():
+            try:
+                made = read(row, response)
+            except ROW_ERRORS as exc:
+                bad.append(Refused(response.url, str(exc) or type(exc).__name__, excerpt(row)))
+                continue
+            if made is None:
+                continue
+            why = self._check(made, response, live)
+            if why:
+                bad.append(Refused(response.url, why, excerpt(row)))
+            else:
+                good.append(made)
+        return good, bad
+
+    @staticmethod
+    def _check(t: dict[str, Any], response: Response | None, live: bool) -> str | None:
+        try:
+            contract.validate(t)
+            if live:
+                bounds.check_live(t, response.fetched_at if response else contract.parse_ts(t["ingested_at"]))
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def _guarded(self, dataset: str, responses: Sequence[Response], step: Any) -> Any:
+        """Run a whole-response step; anything it raises is a SourceError naming the URL."""
+        try:
+            return step()
+        except SourceError:
+            raise
+        except formats.FormatError as exc:
+            url = getattr(exc, "url", None) or (responses[0].url if responses else "-")
+            raise self.error(dataset, url, str(exc)) from None
+        except (*ROW_ERRORS, LookupError, RecursionError, EOFError) as exc:
+            url = responses[0].url if responses else "-"
+            raise self.error(dataset, url, f"{type(exc).__name__}: {exc}") from None
+
+
+def _order(t: dict[str, Any]) -> tuple[str, str, str]:
+    return (t["market"], t["interval_start"], t["location"])

@@ -12,7 +12,9 @@ import csv
 import io
 import json
 import math
+import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -23,8 +25,23 @@ from gridtape.timeutil import local_to_utc
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
+# Resource caps, checked before and while reading, never after: a response that would need
+# more is refused (FormatError) in bounded memory. The largest real bodies are CAISO's
+# all-nodes OASIS zip (a few MB, ~60 MB of CSV) and PJM's 50,000-row pages (~20 MB of JSON).
+MAX_BODY_BYTES = 128 * 1024 * 1024  # one response, as sent and as decompressed (gzip)
+MAX_MEMBER_BYTES = 256 * 1024 * 1024  # all members of one zip, decompressed
+MAX_ZIP_MEMBERS = 64
+MAX_JSON_DEPTH = 32  # the deepest real document (ERCOT's document list) nests 5 levels
+_CHUNK = 1 << 16
+
+
 class FormatError(ValueError):
-    """The bytes are not what the ISO's documented format says they are."""
+    """The bytes are not what the ISO's documented format says they are. `url` names the
+    response when the error is found in a step over several (a page chain, a document list)."""
+
+    def __init__(self, reason: str, url: str | None = None) -> None:
+        super().__init__(reason)
+        self.url = url
 
 
 def check_body(body: bytes) -> None:
@@ -35,19 +52,66 @@ def check_body(body: bytes) -> None:
         raise FormatError("got an HTML page instead of data")
 
 
-def zip_members(body: bytes) -> dict[str, bytes]:
-    """name -> bytes of every file in a zip; a truncated or corrupt zip is an error."""
+def zip_members(body: bytes, limit: int = MAX_MEMBER_BYTES) -> dict[str, bytes]:
+    """name -> bytes of every file in a zip; a truncated or corrupt zip (CRC checked as each
+    member is read) is an error, and so is a zip that expands past `limit` bytes in all: the
+    declared sizes are checked first and the real ones while streaming (a zip can lie)."""
     check_body(body)
+    members: dict[str, bytes] = {}
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
-            if archive.testzip() is not None:
-                raise FormatError("zip member fails its CRC check")
-            members = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+            infos = [info for info in archive.infolist() if not info.is_dir()]
+            if len(infos) > MAX_ZIP_MEMBERS:
+                raise FormatError(f"zip holds {len(infos)} files, more than {MAX_ZIP_MEMBERS}")
+            declared = sum(info.file_size for info in infos)
+            if declared > limit:
+                raise FormatError(f"zip expands to {declared:,} bytes, more than {limit:,}")
+            total = 0
+            for info in infos:
+                parts = []
+                with archive.open(info) as member:
+                    while chunk := member.read(_CHUNK):
+                        total += len(chunk)
+                        if total > limit:
+                            raise FormatError(f"zip expands past {limit:,} bytes (its sizes are wrong)")
+                        parts.append(chunk)
+                members[info.filename] = b"".join(parts)
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
         raise FormatError(f"not a readable zip ({exc})") from None
+    except (zlib.error, RuntimeError, ValueError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"not a readable zip ({type(exc).__name__}: {exc})") from None
     if not members:
         raise FormatError("zip holds no files")
     return members
+
+
+def inflate(body: bytes, encoding: str, limit: int = MAX_BODY_BYTES) -> bytes:
+    """A gzip (one or several members, as HTTP allows) or deflate body, decompressed a chunk at
+    a time: more than `limit` bytes out is refused before they are held."""
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding)
+    if wbits is None:
+        raise FormatError(f"unsupported content encoding {encoding!r}")
+    out = bytearray()
+    data = body
+    try:
+        while data:
+            inflater = zlib.decompressobj(wbits)
+            while not inflater.eof:
+                chunk = inflater.decompress(data, _CHUNK * 16)
+                data = inflater.unconsumed_tail
+                out += chunk
+                if len(out) > limit:
+                    raise FormatError(f"{encoding} body expands past {limit:,} bytes")
+                if not chunk and not data:
+                    break
+            if not inflater.eof:
+                raise FormatError(f"{encoding} body is truncated")
+            data = inflater.unused_data if wbits != zlib.MAX_WBITS else b""  # the next gzip member
+    except zlib.error as exc:
+        raise FormatError(f"not readable {encoding} ({exc})") from None
+    return bytes(out)
 
 
 def decode(body: bytes) -> str:
@@ -92,12 +156,34 @@ def records(header: Sequence[str], rows: Iterable[Sequence[Any]], required: Iter
     return out
 
 
-def json_document(body: bytes) -> Any:
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep a JSON text's arrays and objects nest (strings skipped), without parsing it."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def json_document(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A JSON document; NaN and Infinity (not JSON) and nesting deeper than `max_depth` are refused."""
     check_body(body)
+    if (depth := json_depth(body)) > max_depth:
+        raise FormatError(f"JSON nests {depth} levels deep, more than {max_depth}")
     try:
-        return json.loads(decode(body))
+        return json.loads(decode(body), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise FormatError(f"malformed JSON ({exc.msg} at char {exc.pos})") from None
+    except RecursionError:
+        raise FormatError("JSON nests too deep") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise FormatError(f"malformed JSON ({name} is not a JSON number)")
 
 
 def path(document: Any, *keys: str | int) -> Any:

@@ -2,38 +2,58 @@
 
 One FetchLayer per ISO owns, once for all ISOs: the User-Agent, timeouts, retries with
 exponential backoff on 429/5xx and network errors (honouring Retry-After), the ISO's rate
-limit, conditional requests (ETag / Last-Modified), and a log of what each poll fetched.
-Where the bytes come from is a Transport: a requests.Session (live) or a directory of
-recorded responses (replay), so the demo and the tests run the very same code with no network.
+limit, a time budget (set_deadline), conditional requests (ETag / Last-Modified), https only
+(live and replay), and a log of what each poll fetched. Where the bytes come from is a
+Transport (producers.transport: requests, with size caps and redirect rules; producers.replay:
+recorded responses), so the demo and the tests run the very same code with no network.
 
 Status handling, as an ISO module sees it: 2xx and 4xx come back as a Response (a 404 often
 just means "not published yet", which the ISO module knows how to handle); 429, 5xx, timeouts
-and connection errors are retried and, once the retries are spent, raise FetchError.
+and connection errors are retried and, once the retries (or the time budget) are spent, raise
+FetchError; what the transport refuses (too large, a downgrade) raises ResponseRefused (a
+FetchError) at once.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import urlsplit
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 
-from gridtape.errors import TerminalError, TransientError
+from gridtape.errors import TransientError
 from producers.base import Request, Response
 from producers.formats import http_date
+from producers.ratelimit import BUDGET_EXHAUSTED, BudgetExhausted, RateLimiter
+from producers.replay import RecordedPoll, RecordedResponse, RecordingError, Recordings, ReplayTransport
+from producers.transport import RawResponse, RequestsTransport, Transport, TransportRefusal, full_url
+
+__all__ = [
+    "FetchError",
+    "FetchLayer",
+    "RateLimiter",
+    "RawResponse",
+    "RecordedPoll",
+    "RecordedResponse",
+    "RecordingError",
+    "Recordings",
+    "ReplayTransport",
+    "RequestsTransport",
+    "ResponseRefused",
+    "Transport",
+    "full_url",
+    "live",
+    "replay",
+]
 
 USER_AGENT = "gridtape/0.1 (+https://github.com/gridtape/gridtape)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 MAX_ATTEMPTS = 4
 BACKOFF_BASE_S = 1.0
@@ -43,12 +63,14 @@ BACKOFF_MAX_S = 20.0
 RETRY_AFTER_MAX_S = 60.0
 
 Clock = Callable[[], datetime]
+Monotonic = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
 class FetchError(TransientError):
-    """The ISO could not be reached or kept failing (429/5xx/timeout) after the retries.
-    Carries what it did answer, if anything, so the body can be quarantined."""
+    """The ISO could not be reached or kept failing (429/5xx/timeout) after the retries, the
+    time budget ran out, or the transport refused the answer. Carries what the ISO did answer,
+    if anything, so the body can be quarantined."""
 
     def __init__(
         self, iso: str, url: str, reason: str, status: int | None = None, body: bytes = b"", headers: Any = None
@@ -62,190 +84,9 @@ class FetchError(TransientError):
         super().__init__(f"{iso} fetch {url}: {reason}")
 
 
-class RecordingError(TerminalError):
-    """A replay directory or manifest is missing or malformed."""
-
-
-@dataclass(frozen=True, slots=True)
-class RawResponse:
-    status: int
-    body: bytes
-    headers: Mapping[str, str]
-
-
-class Transport(Protocol):
-    """Moves one GET over the wire (or out of a recording). Raises TimeoutError or
-    ConnectionError for network failures; never retries (the FetchLayer does)."""
-
-    def send(self, url: str, params: Mapping[str, str], headers: Mapping[str, str], timeout: float) -> RawResponse: ...
-
-
-def full_url(url: str, params: Mapping[str, str]) -> str:
-    """The URL with its query string, as requests would send it (Response.url)."""
-    if not params:
-        return url
-    return f"{url}{'&' if '?' in url else '?'}{urlencode({k: str(v) for k, v in params.items()})}"
-
-
-# --- live ---------------------------------------------------------------------------------
-
-
-class RequestsTransport:
-    """One requests.Session per ISO: connection reuse (keep-alive, TLS sessions) across polls.
-    urllib3's own retries are off: retrying is the FetchLayer's job, so Retry-After, backoff and
-    the sleep are in one place and testable without waiting."""
-
-    def __init__(self, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
-        import requests
-        from requests.adapters import HTTPAdapter
-
-        self._requests = requests
-        self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=0, pool_connections=2, pool_maxsize=4)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.connect_timeout = connect_timeout
-
-    def send(self, url: str, params: Mapping[str, str], headers: Mapping[str, str], timeout: float) -> RawResponse:
-        requests = self._requests
-        try:
-            resp = self.session.get(
-                url, params=dict(params), headers=dict(headers), timeout=(self.connect_timeout, timeout)
-            )
-            return RawResponse(resp.status_code, resp.content, dict(resp.headers))
-        except requests.Timeout as exc:
-            raise TimeoutError(f"timed out ({type(exc).__name__})") from exc
-        except requests.RequestException as exc:  # DNS, refused, reset, TLS, chunked-encoding errors
-            raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
-
-    def close(self) -> None:
-        self.session.close()
-
-
-# --- replay -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedPoll:
-    dataset: str
-    now: datetime
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedResponse:
-    url: str
-    params: Mapping[str, str]
-    path: Path
-    status: int
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Recordings:
-    """One ISO's manifest.json: the polls to replay and the responses to answer them with."""
-
-    iso: str
-    root: Path
-    polls: tuple[RecordedPoll, ...]
-    responses: tuple[RecordedResponse, ...]
-
-    @classmethod
-    def load(cls, directory: Path) -> Recordings:
-        manifest = directory / "manifest.json"
-        try:
-            doc = json.loads(manifest.read_text())
-        except FileNotFoundError:
-            raise RecordingError(f"no recordings: {manifest} does not exist") from None
-        except (OSError, ValueError) as exc:
-            raise RecordingError(f"{manifest}: not readable JSON ({exc})") from None
-        try:
-            polls = tuple(
-                RecordedPoll(p["dataset"], _utc(p["now"]), str(p.get("label", ""))) for p in doc.get("polls", [])
-            )
-            responses = tuple(
-                RecordedResponse(
-                    url=r["url"],
-                    params={str(k): str(v) for k, v in (r.get("params") or {}).items()},
-                    path=directory / r["file"],
-                    status=int(r.get("status", 200)),
-                    headers={str(k): str(v) for k, v in (r.get("headers") or {}).items()},
-                )
-                for r in doc["responses"]
-            )
-            iso = str(doc["iso"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecordingError(f"{manifest}: malformed manifest ({type(exc).__name__}: {exc})") from None
-        missing = [r.path.name for r in responses if not r.path.is_file()]
-        if missing:
-            raise RecordingError(f"{manifest}: recorded file(s) missing: {', '.join(missing[:5])}")
-        return cls(iso=iso, root=directory, polls=polls, responses=responses)
-
-
-def _utc(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"poll time {text!r} has no zone")
-    return value.astimezone(UTC)
-
-
-class ReplayTransport:
-    """Answers GETs from recordings, matched on url + params (volatile params ignored).
-
-    A request nobody recorded gets a 404, as a live server would answer for a file that is not
-    there, so the ISO module's own missing-data handling runs. When several recordings share a
-    key (the same URL answered differently over time) they are served in manifest order, and
-    the last keeps answering."""
-
-    def __init__(self, recordings: Recordings) -> None:
-        self.recordings = recordings
-        # url -> [(params, responses recorded for exactly those params)]
-        self._by_url: dict[str, list[tuple[dict[str, str], list[RecordedResponse]]]] = {}
-        for r in recordings.responses:
-            groups = self._by_url.setdefault(r.url, [])
-            group = next((g for p, g in groups if p == dict(r.params)), None)
-            if group is None:
-                groups.append((dict(r.params), [r]))
-            else:
-                group.append(r)
-        self.volatile: tuple[str, ...] = ()  # the current request's cache busters, set by the FetchLayer
-        self.unmatched: list[str] = []
-
-    def send(self, url: str, params: Mapping[str, str], headers: Mapping[str, str], timeout: float) -> RawResponse:
-        def stable(p: Mapping[str, str]) -> dict[str, str]:
-            return {k: str(v) for k, v in p.items() if k not in self.volatile}
-
-        wanted = stable(params)
-        queue = next((g for p, g in self._by_url.get(url, []) if stable(p) == wanted), None)
-        if not queue:
-            self.unmatched.append(full_url(url, params))
-            return RawResponse(404, b"Not Found (no recording for this request)", {"Content-Type": "text/plain"})
-        rec = queue.pop(0) if len(queue) > 1 else queue[0]
-        return RawResponse(rec.status, rec.path.read_bytes(), dict(rec.headers))
-
-
-# --- the layer ISO modules see ------------------------------------------------------------
-
-
-class RateLimiter:
-    """At most `rate` requests per second, spaced evenly (ISOs throttle bursts, not averages)."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Sleep = time.sleep) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for the next slot; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            wait = max(0.0, self._next - now)
-            self._next = max(now, self._next) + self.interval
-        if wait:
-            self._sleep(wait)
-        return wait
+class ResponseRefused(FetchError):
+    """The fetch layer refused what the ISO answered (too large, a zip bomb, a downgrade to
+    http): a bad response, counted as quarantined like a body that does not parse."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +155,8 @@ class FetchLayer:
         sleep: Sleep = time.sleep,
         limiter: RateLimiter | None = None,
         secrets: tuple[str, ...] = (),
+        monotonic: Monotonic = time.monotonic,
+        https_only: bool = False,
     ) -> None:
         self.iso = iso
         self.transport = transport
@@ -324,7 +167,10 @@ class FetchLayer:
         self.retry_after_max = retry_after_max
         self.clock = clock
         self.sleep = sleep
-        self.limiter = limiter if limiter is not None else RateLimiter(requests_per_second, sleep=sleep)
+        self.monotonic = monotonic
+        self.limiter = limiter if limiter is not None else RateLimiter(requests_per_second, monotonic, sleep)
+        self.https_only = https_only
+        self.deadline: float | None = None
         self.secrets = tuple(s for s in secrets if s)
         self.exchanges: list[Exchange] = []
         self.responses: list[Response] = []  # this poll's, for quarantine when parsing fails
@@ -334,9 +180,20 @@ class FetchLayer:
         self._cache: dict[str, _Cached] = {}
         self._pending: dict[str, _Cached] = {}
 
+    def set_deadline(self, monotonic_deadline: float | None) -> None:
+        """No GET may wait past this point of the monotonic clock (None: no budget). A retry,
+        Retry-After or rate-limit wait that would pass it raises FetchError ("time budget
+        exhausted") instead of sleeping, and each attempt's read timeout is cut to what is left."""
+        self.deadline = monotonic_deadline
+
+    def _left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - self.monotonic()
+
     # HttpClient
     def get(self, request: Request) -> Response:
         url = full_url(request.url, request.params)
+        if self.https_only and urlsplit(request.url).scheme != "https":
+            raise ResponseRefused(self.iso, self.redact(url), "refused: not an https URL")
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", **request.headers}
         cached = self._cache.get(url)
         if cached is not None:
@@ -351,11 +208,15 @@ class FetchLayer:
         def attempt() -> RawResponse:
             nonlocal attempts
             attempts += 1
-            self.limiter.acquire()
+            self.limiter.acquire(self.deadline)
+            left = self._left()
+            if left is not None and left <= 0:
+                raise BudgetExhausted(BUDGET_EXHAUSTED)
+            timeout = self.timeout if left is None else min(self.timeout, left)
             try:
-                raw = self.transport.send(request.url, request.params, headers, self.timeout)
+                raw = self.transport.send(request.url, request.params, headers, timeout)
             except TimeoutError as exc:
-                raise _Retry(f"timed out after {self.timeout:g} s ({exc})") from exc
+                raise _Retry(f"timed out after {timeout:g} s ({exc})") from exc
             except ConnectionError as exc:
                 raise _Retry(f"connection failed ({exc})") from exc
             if raw.status in RETRY_STATUSES:
@@ -372,6 +233,13 @@ class FetchLayer:
         )
         try:
             raw = retrying(attempt)
+        except (BudgetExhausted, TransportRefusal) as exc:
+            last = exc.__cause__ if isinstance(exc.__cause__, _Retry) else _Retry(str(exc))
+            self.exchanges.append(Exchange(self.redact(url), last.status or 0, len(last.body), attempts, False))
+            error = ResponseRefused if isinstance(exc, TransportRefusal) else FetchError
+            raise error(
+                self.iso, self.redact(url), f"{exc} ({attempts} attempt(s))", last.status, last.body, last.headers
+            ) from None
         except _Retry as exc:
             self.exchanges.append(Exchange(self.redact(url), exc.status or 0, len(exc.body), attempts, False))
             reason = exc.reason
@@ -397,9 +265,20 @@ class FetchLayer:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retry) and exc.retry_after is not None:
-            return exc.retry_after
-        backoff = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
-        return backoff * random.uniform(0.5, 1.0)  # jitter: seven pollers must not retry in step
+            wait = exc.retry_after
+        else:
+            backoff = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
+            wait = backoff * random.uniform(0.5, 1.0)  # jitter: seven pollers must not retry in step
+        left = self._left()
+        stopping = state.attempt_number >= self.max_attempts or (
+            isinstance(exc, _Retry) and exc.retry_after is not None and exc.retry_after > self.retry_after_max
+        )  # tenacity asks for the wait before it checks stop: no budget verdict on the last try
+        if left is not None and wait >= left and not stopping:
+            reason = exc.reason if isinstance(exc, _Retry) else "failed"
+            raise BudgetExhausted(
+                f"{BUDGET_EXHAUSTED}: {reason}, and waiting {wait:.1f} s would pass the deadline"
+            ) from exc
+        return wait
 
     # poll bookkeeping, called by the poller
     def begin_poll(self) -> None:
@@ -451,7 +330,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def live(iso: str, requests_per_second: float, secrets: tuple[str, ...] = ()) -> FetchLayer:
-    return FetchLayer(iso, RequestsTransport(), requests_per_second=requests_per_second, secrets=secrets)
+    return FetchLayer(
+        iso, RequestsTransport(), requests_per_second=requests_per_second, secrets=secrets, https_only=True
+    )
 
 
 def replay(recordings: Recordings, clock: Clock) -> FetchLayer:
@@ -463,4 +344,5 @@ def replay(recordings: Recordings, clock: Clock) -> FetchLayer:
         clock=clock,
         sleep=lambda _s: None,
         limiter=RateLimiter(0),
+        https_only=True,
     )

@@ -16,6 +16,9 @@ lmp   ``fiveminlmp/current?type=prelim``: ``Local Time`` (interval BEGINNING, Ea
 load  ``fiveminutesystemload?start=YYYYMMDD&end=YYYYMMDD`` (the Eastern operating day):
       ``Date/Time`` (interval BEGINNING, Eastern prevailing), ``Native Load`` (MW; what
       ISO-NE reports as system load, i.e. without Asset Related Demand such as pumping).
+After an outage, load reads every day file since the poller's cursor (at most
+MAX_CATCHUP_DAYS back). The lmp ``current`` file holds only the newest hour or so, and the
+dated five-minute LMP files are not read yet: an lmp gap longer than that is backfill's.
 The fall-back hour's wall times carry no marker, so each location's rows are read in file
 order (producers.formats.wall_clock_series).
 The same data from ISO-NE's (authenticated) Web Services, in live-derived examples
@@ -31,12 +34,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from gridtape.contract import tick
-from gridtape.timeutil import EASTERN, interval_beginning
+from gridtape import isos
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
 from producers.formats import FormatError
 
+ZONE = isos.get("ISONE").tz  # the market clock, from the ISO table
 COOKIE_PAGE = "https://www.iso-ne.com/isoexpress/web/reports/operations/-/tree/gen-fuel-mix"
 LMP_URL = "https://www.iso-ne.com/transform/csv/fiveminlmp/current"
 LOAD_URL = "https://www.iso-ne.com/transform/csv/fiveminutesystemload"
@@ -56,84 +59,103 @@ TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S", "%m/
 # In the first minutes of a day the new day's load file holds almost nothing: fetch
 # yesterday's too, so its last intervals are not lost.
 LOAD_YESTERDAY_UNTIL = timedelta(minutes=15)
+MAX_CATCHUP_DAYS = 2  # after an outage, load day files this far back (older: backfill)
 
 
 class IsoneSource(IsoSource):
     iso: ClassVar[str] = "ISONE"
-    min_poll_interval_s: ClassVar[float] = 60.0
-    requests_per_second: ClassVar[float] = 1.0
+    may_be_empty: ClassVar[frozenset[str]] = frozenset({"load"})  # a day file in its first minutes
 
     # -- fetch -------------------------------------------------------------------------------
-    def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
+    def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
         if dataset not in self.datasets:
             raise ValueError(f"ISO-NE has no dataset {dataset!r}")
         http.get(Request(COOKIE_PAGE))  # sets the session cookie the CSV endpoints require
-        return [http.get(r) for r in self.data_requests(dataset, now)]
+        normal = self.data_requests(dataset, now)
+        out = []
+        for request in self.data_requests(dataset, now, since):
+            resp = http.get(request)
+            if resp.status == 404 and request not in normal:
+                continue  # a day read only to heal an outage is not there: backfill's
+            out.append(resp)
+        return out
 
     @staticmethod
-    def data_requests(dataset: str, now: datetime) -> list[Request]:
+    def data_requests(dataset: str, now: datetime, since: datetime | None = None) -> list[Request]:
         if dataset == "lmp":
             return [Request(LMP_URL, {"type": "prelim"})]
-        local = now.astimezone(EASTERN)
-        days = [local.date()]
+        local = now.astimezone(ZONE)
+        first = local.date()
         if local - local.replace(hour=0, minute=0, second=0, microsecond=0) < LOAD_YESTERDAY_UNTIL:
-            days.insert(0, local.date() - timedelta(days=1))
+            first -= timedelta(days=1)
+        if since is not None:  # after an outage: every day file since the cursor's day
+            first = max(min(first, since.astimezone(ZONE).date()), local.date() - timedelta(days=MAX_CATCHUP_DAYS))
+        days = [first + timedelta(days=n) for n in range((local.date() - first).days + 1)]
         return [Request(LOAD_URL, {"start": f"{d:%Y%m%d}", "end": f"{d:%Y%m%d}"}) for d in days]
 
     # -- parse -------------------------------------------------------------------------------
-    def _parse_lmp(self, response: Response) -> list[dict[str, Any]]:
+    def _rows_lmp(self, response: Response, context: Any) -> list[tuple[dict[str, str], datetime | str]]:
         by_location: dict[str, list[dict[str, str]]] = {}
         for row in data_records(response.body, LMP_COLUMNS):
             by_location.setdefault(row["Location Name"], []).append(row)
-        ticks = []
-        for name, rows in by_location.items():
-            kind = LOCATION_TYPES.get(rows[0]["Location Type"], "node")
-            if kind == "node" and not self.include_nodes:
-                continue
-            starts = formats.wall_clock_series([_wall(r["Local Time"]) for r in rows], EASTERN, response.fetched_at, 5)
-            for start, row in zip(starts, rows, strict=True):
-                begin, end = interval_beginning(start, 5)
-                ticks.append(
-                    tick(
-                        iso=self.iso,
-                        market="RT5",
-                        dataset="lmp",
-                        location=name,
-                        location_type=kind,
-                        interval_start=begin,
-                        interval_end=end,
-                        lmp=formats.number(row["Locational Marginal Price"], f"{name} LMP"),
-                        energy=formats.number(row["Energy Component"], f"{name} energy"),
-                        congestion=formats.number(row["Congestion Component"], f"{name} congestion"),
-                        loss=formats.number(row["Loss Component"], f"{name} loss"),
-                        published_at=response.fetched_at,  # the CSV carries no publication time
-                        ingested_at=response.fetched_at,
-                        source=response.url,
-                    )
-                )
-        if not ticks:
-            raise FormatError("no hub or load zone prices")
-        return sorted(ticks, key=lambda t: (t["interval_start"], t["location"]))
+        out = []
+        for rows in by_location.values():
+            out += _series(rows, "Local Time", response.fetched_at)
+        return out
 
-    def _parse_load(self, response: Response) -> list[dict[str, Any]]:
-        rows = data_records(response.body, LOAD_COLUMNS)
-        starts = formats.wall_clock_series([_wall(r["Date/Time"]) for r in rows], EASTERN, response.fetched_at, 5)
-        return [
-            tick(
-                iso=self.iso,
-                market="RT5",
-                dataset="load",
-                location="ISONE",
-                location_type="system",
-                interval_start=start,
-                interval_end=start + timedelta(minutes=5),
-                load_mw=formats.number(row["Native Load"], f"Native Load at {row['Date/Time']}"),
-                published_at=response.fetched_at,
-                ingested_at=response.fetched_at,
-                source=response.url,
-            )
-            for start, row in zip(starts, rows, strict=True)
-        ]
+    def _read_lmp(self, item: tuple[dict[str, str], datetime | str], response: Response) -> dict[str, Any] | None:
+        row, start = item
+        name = row["Location Name"]
+        kind = LOCATION_TYPES.get(row["Location Type"], "node")
+        if kind == "node" and not self.include_nodes:
+            return None
+        return self.tick(
+            response,
+            "lmp",
+            location=name,
+            location_type=kind,
+            start=_start(start),
+            lmp=formats.number(row["Locational Marginal Price"], f"{name} LMP"),
+            energy=formats.number(row["Energy Component"], f"{name} energy"),
+            congestion=formats.number(row["Congestion Component"], f"{name} congestion"),
+            loss=formats.number(row["Loss Component"], f"{name} loss"),
+        )
+
+    def _rows_load(self, response: Response, context: Any) -> list[tuple[dict[str, str], datetime | str]]:
+        return _series(data_records(response.body, LOAD_COLUMNS), "Date/Time", response.fetched_at)
+
+    def _read_load(self, item: tuple[dict[str, str], datetime | str], response: Response) -> dict[str, Any]:
+        row, start = item
+        return self.tick(
+            response,
+            "load",
+            location=self.facts.system,
+            location_type="system",
+            start=_start(start),
+            load_mw=formats.number(row["Native Load"], f"Native Load at {row['Date/Time']}"),
+        )
+
+
+def _series(
+    rows: list[dict[str, str]], column: str, fetched_at: datetime
+) -> list[tuple[dict[str, str], datetime | str]]:
+    """Each row with its UTC interval start (one location's rows, in file order: see
+    formats.wall_clock_series), or the time text a row has that is not a date-time at all."""
+    walls: list[datetime | None] = []
+    for row in rows:
+        try:
+            walls.append(_wall(row[column]))
+        except FormatError:
+            walls.append(None)
+    readable = [w for w in walls if w is not None]
+    starts = iter(formats.wall_clock_series(readable, ZONE, fetched_at, 5))
+    return [(row, next(starts) if wall is not None else row[column]) for row, wall in zip(rows, walls, strict=True)]
+
+
+def _start(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        raise FormatError(f"{value!r} is not a local date-time")
+    return value  # Local Time and Date/Time mark the interval BEGINNING
 
 
 def data_records(body: bytes, required: Sequence[str]) -> list[dict[str, str]]:

@@ -38,6 +38,10 @@ published per zone; the ``NYISO`` system total is the sum of the 11 zones, emitt
 time stamp where all 11 are present. include_nodes changes nothing here: NYISO publishes
 generator-bus prices in a separate file (realtime_gen), not in the zonal response.
 
+Fetching: every lmp poll reads the one-interval file and today's day file (and yesterday's in
+the first minutes of a day); after an outage (the poller's cursor `since` on an earlier day)
+every day file since the cursor's day too, at most MAX_CATCHUP_DAYS back. All over https.
+
 published_at: the files carry no publication time; the response's Last-Modified (when the
 static file was last written) is used when sent, else the fetch time.
 """
@@ -45,24 +49,23 @@ static file was last written) is used when sent, else the fetch time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from gridtape.contract import tick
-from gridtape.timeutil import EASTERN, interval_beginning, interval_ending, local_to_utc
+from gridtape import isos
+from gridtape.timeutil import local_to_utc
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
+from producers.formats import FormatError
 
-BASE = "http://mis.nyiso.com/public"
+ZONE = isos.get("NYISO").tz  # the market clock, from the ISO table
+BASE = "https://mis.nyiso.com/public"
 LMP_CURRENT_URL = f"{BASE}/realtime/realtime_zone_lbmp.csv"
-MARKET = "RT5"
 INTERVAL = timedelta(minutes=5)
 
-ZONES: frozenset[str] = frozenset(
-    {"CAPITL", "CENTRL", "DUNWOD", "GENESE", "HUD VL", "LONGIL", "MHK VL", "MILLWD", "N.Y.C.", "NORTH", "WEST"}
-)
+# The eleven load zones are the ISO table's "hubs" (NYISO trades at its zones).
 PROXIES: frozenset[str] = frozenset({"H Q", "NPX", "O H", "PJM"})
-SYSTEM = "NYISO"
 
 TS = "Time Stamp"
 LMP_COLUMNS = (
@@ -77,13 +80,14 @@ PAL_COLUMNS = (TS, "Time Zone", "Name", "PTID", "Load")
 # Just after local midnight the previous day's file is still being completed (its last
 # interval ends at 24:00), so polls in the first minutes of a day read both day files.
 DAY_OVERLAP = timedelta(minutes=20)
+MAX_CATCHUP_DAYS = 3  # after an outage, day files this far back at most (older: backfill)
 
 
-def lmp_day_url(day: datetime) -> str:
+def lmp_day_url(day: datetime | date) -> str:
     return f"{BASE}/csv/realtime/{day:%Y%m%d}realtime_zone.csv"
 
 
-def pal_day_url(day: datetime) -> str:
+def pal_day_url(day: datetime | date) -> str:
     return f"{BASE}/csv/pal/{day:%Y%m%d}pal.csv"
 
 
@@ -95,178 +99,185 @@ def _on_grid(wall: datetime) -> bool:
     return wall.second == 0 and wall.minute % 5 == 0
 
 
+def _is_current(response: Response) -> bool:
+    return urlsplit(response.url).path == urlsplit(LMP_CURRENT_URL).path
+
+
 class NyisoSource(IsoSource):
     iso: ClassVar[str] = "NYISO"
-    min_poll_interval_s: ClassVar[float] = 60.0
-    requests_per_second: ClassVar[float] = 2.0
+    # A day file just begun (or holding only advisory rows past the newest RTD interval) is
+    # not an error: the next poll reads it again.
+    may_be_empty: ClassVar[frozenset[str]] = frozenset({"lmp", "load"})
+
+    @property
+    def zones(self) -> frozenset[str]:
+        return frozenset(self.facts.hubs)
 
     # -- fetch -----------------------------------------------------------------------------
 
-    def _days(self, now: datetime) -> list[datetime]:
-        local = now.astimezone(EASTERN)
-        earlier = (now - DAY_OVERLAP).astimezone(EASTERN)
-        return [earlier, local] if earlier.date() != local.date() else [local]
+    @staticmethod
+    def _days(now: datetime, since: datetime | None) -> tuple[list[date], int]:
+        """The day files to read, oldest first, and how many of them only heal an outage."""
+        today = now.astimezone(ZONE).date()
+        first = (now - DAY_OVERLAP).astimezone(ZONE).date()
+        extra = 0
+        if since is not None:
+            catchup = max(since.astimezone(ZONE).date(), today - timedelta(days=MAX_CATCHUP_DAYS))
+            extra = max(0, (first - catchup).days)
+            first = min(first, catchup)
+        return [first + timedelta(days=n) for n in range((today - first).days + 1)], extra
 
-    def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
+    def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
+        days, extra = self._days(now, since)
         if dataset == "lmp":
             # The one-interval file first: it says which interval RTD last dispatched.
             out = [http.get(Request(LMP_CURRENT_URL))]
-            urls = [lmp_day_url(d) for d in self._days(now)]
+            urls = [lmp_day_url(d) for d in days]
         elif dataset == "load":
             out = []
-            urls = [pal_day_url(d) for d in self._days(now)]
+            urls = [pal_day_url(d) for d in days]
         else:
             raise ValueError(f"NYISO has no dataset {dataset!r}")
-        for url in urls:
+        for n, url in enumerate(urls):
             resp = http.get(Request(url))
-            # A day file that does not exist yet (404 in the first minutes of a day) is not an error.
-            if resp.status == 404 and url == urls[-1] and len(urls) > 1:
+            # A day file that does not exist yet (404 in the first minutes of a day) is not an
+            # error, nor is an older one read only to heal an outage (NYISO archives old days
+            # elsewhere): what it would have held is backfill's.
+            if resp.status == 404 and ((url == urls[-1] and len(urls) > 1) or n < extra):
                 continue
             out.append(resp)
         return out
 
-    # -- parse -----------------------------------------------------------------------------
+    # -- lmp -------------------------------------------------------------------------------
 
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        if dataset == "lmp":
-            return self._parse_lmp(responses)
-        if dataset == "load":
-            return self._parse_load(responses)
-        raise ValueError(f"NYISO has no dataset {dataset!r}")
-
-    def _records(self, dataset: str, resp: Response, columns: Sequence[str]) -> list[dict[str, str]]:
-        try:
-            if resp.status != 200:
-                raise formats.FormatError(f"HTTP {resp.status}")
-            formats.check_body(resp.body)
-            return formats.csv_records(formats.decode(resp.body), columns)
-        except formats.FormatError as exc:
-            raise self.error(dataset, resp.url, str(exc)) from None
-
-    def _parse_lmp(self, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        cutoff: datetime | None = None  # end of the newest RTD interval
-        parsed: dict[tuple[str, datetime], dict[str, Any]] = {}
+    def prepare(self, dataset: str, responses: Sequence[Response]) -> datetime | None:
+        """lmp: the end of the newest RTD interval (from the one-interval file): the day file's
+        later rows are RTC advisories, not dispatched prices."""
+        cutoff: datetime | None = None
         for resp in responses:
-            rows = self._records("lmp", resp, LMP_COLUMNS)
-            current = resp.url.split("?")[0] == LMP_CURRENT_URL
-            seen: dict[tuple[str, datetime], int] = {}
-            for n, row in enumerate(rows, start=2):
-                try:
-                    wall = _wall(row[TS])
-                except ValueError:
-                    raise self.error("lmp", resp.url, f"row {n}: bad {TS} {row[TS]!r}") from None
-                name = row["Name"]
-                if name not in ZONES and name not in PROXIES:
-                    # The zonal file has a fixed roster; a new name is a format change to look at.
-                    raise self.error("lmp", resp.url, f"row {n}: unknown zone or proxy bus {name!r}")
-                if not _on_grid(wall):
-                    continue
-                if current:
-                    try:
-                        end = self._latest_end(wall, resp.fetched_at)
-                    except formats.FormatError as exc:
-                        raise self.error("lmp", resp.url, f"row {n}: {exc}") from None
-                else:
-                    occurrence = seen.get((name, wall), 0)
-                    seen[(name, wall)] = occurrence + 1
-                    end = self._utc("lmp", resp.url, wall, repeated=occurrence > 0)
-                try:
-                    lbmp = formats.number(row["LBMP ($/MWHr)"], "LBMP ($/MWHr)")
-                    loss = formats.number(row["Marginal Cost Losses ($/MWHr)"], "Marginal Cost Losses ($/MWHr)")
-                    mcc = formats.number(row["Marginal Cost Congestion ($/MWHr)"], "Marginal Cost Congestion ($/MWHr)")
-                except formats.FormatError as exc:
-                    raise self.error("lmp", resp.url, f"row {n} ({name}): {exc}") from None
-                start, end = interval_ending(end, 5)
-                if (name, start) in parsed:
-                    continue  # the newest-interval file (read first) and the day file agree on it
-                parsed[(name, start)] = tick(
-                    iso=self.iso,
-                    market=MARKET,
-                    dataset="lmp",
-                    location=name,
-                    location_type="zone" if name in ZONES else "interface",
-                    interval_start=start,
-                    interval_end=end,
-                    lmp=lbmp,
-                    # NYISO's congestion sign is flipped (LBMP = energy + losses - congestion).
-                    energy=round(lbmp - loss + mcc, 6),
-                    congestion=-mcc if mcc else 0.0,
-                    loss=loss,
-                    published_at=formats.published_at(resp.headers, resp.fetched_at),
-                    ingested_at=resp.fetched_at,
-                    source=resp.url,
-                )
-                if current:
+            if dataset != "lmp" or not _is_current(resp):
+                continue
+            for _, end in self._rows_lmp(resp, None):
+                if isinstance(end, datetime):
                     cutoff = end if cutoff is None else max(cutoff, end)
-        out = [t for (_, start), t in parsed.items() if cutoff is None or start + INTERVAL <= cutoff]
-        return sorted(out, key=lambda t: (t["interval_start"], t["location"]))
+        return cutoff
 
-    def _latest_end(self, wall: datetime, fetched_at: datetime) -> datetime:
+    def _records(self, resp: Response, columns: Sequence[str]) -> list[dict[str, str]]:
+        if resp.status != 200:
+            raise FormatError(f"HTTP {resp.status}", resp.url)
+        formats.check_body(resp.body)
+        return formats.csv_records(formats.decode(resp.body), columns)
+
+    def _rows_lmp(self, resp: Response, cutoff: datetime | None) -> list[tuple[dict[str, str], datetime | str]]:
+        """(row, UTC interval end) for the rows on the 5-minute grid; the end is the reason
+        instead where the row's time cannot be read."""
+        current = _is_current(resp)
+        out: list[tuple[dict[str, str], datetime | str]] = []
+        seen: dict[tuple[str, datetime], int] = {}
+        for n, row in enumerate(self._records(resp, LMP_COLUMNS), start=2):
+            name = row["Name"]
+            if name not in self.zones and name not in PROXIES:
+                # The zonal file has a fixed roster; a new name is a format change to look at.
+                raise FormatError(f"row {n}: unknown zone or proxy bus {name!r}", resp.url)
+            try:
+                wall = _wall(row[TS])
+            except ValueError:
+                out.append((row, f"bad {TS} {row[TS]!r}"))
+                continue
+            if not _on_grid(wall):
+                continue  # an RTD-CAM corrective run
+            if current:
+                out.append((row, self._latest_end(wall, resp.fetched_at)))
+                continue
+            occurrence = seen.get((name, wall), 0)  # the fall-back hour's stamps, in file order
+            seen[(name, wall)] = occurrence + 1
+            out.append((row, self._utc(wall, repeated=occurrence > 0)))
+        if cutoff is not None:
+            out = [(row, end) for row, end in out if not isinstance(end, datetime) or end <= cutoff]
+        return out
+
+    def _read_lmp(self, item: tuple[dict[str, str], datetime | str], resp: Response) -> dict[str, Any]:
+        row, end = item
+        if not isinstance(end, datetime):
+            raise FormatError(end)
+        name = row["Name"]
+        lbmp = formats.number(row["LBMP ($/MWHr)"], "LBMP ($/MWHr)")
+        loss = formats.number(row["Marginal Cost Losses ($/MWHr)"], "Marginal Cost Losses ($/MWHr)")
+        mcc = formats.number(row["Marginal Cost Congestion ($/MWHr)"], "Marginal Cost Congestion ($/MWHr)")
+        return self.tick(
+            resp,
+            "lmp",
+            location=name,
+            location_type="zone" if name in self.zones else "interface",
+            end=end,  # LBMP time stamps mark the interval END
+            lmp=lbmp,
+            # NYISO's congestion sign is flipped (LBMP = energy + losses - congestion).
+            energy=round(lbmp - loss + mcc, 6),
+            congestion=-mcc if mcc else 0.0,
+            loss=loss,
+        )
+
+    def _latest_end(self, wall: datetime, fetched_at: datetime) -> datetime | str:
         """The newest-interval file has no zone column: of the (at most two) UTC readings of
         its wall time, the interval is the latest one that had ended when it was fetched."""
         try:
-            candidates = {local_to_utc(wall, EASTERN, repeated=flag) for flag in (False, True)}
+            candidates = {local_to_utc(wall, ZONE, repeated=flag) for flag in (False, True)}
         except ValueError as exc:  # a wall time inside the skipped spring hour
-            raise formats.FormatError(str(exc)) from None
+            return str(exc)
         ended = [c for c in candidates if c <= fetched_at + timedelta(minutes=1)]
         return max(ended) if ended else min(candidates)
 
-    def _utc(self, dataset: str, url: str, wall: datetime, *, repeated: bool) -> datetime:
+    @staticmethod
+    def _utc(wall: datetime, *, repeated: bool) -> datetime | str:
         try:
-            return local_to_utc(wall, EASTERN, repeated=repeated)
+            return local_to_utc(wall, ZONE, repeated=repeated)
         except ValueError as exc:  # a wall time inside the skipped spring hour
-            raise self.error(dataset, url, str(exc)) from None
+            return str(exc)
 
-    def _parse_load(self, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        parsed: dict[tuple[str, datetime], dict[str, Any]] = {}
-        zone_mw: dict[datetime, dict[str, float]] = {}
-        origin: dict[datetime, Response] = {}
-        for resp in responses:
-            rows = self._records("load", resp, PAL_COLUMNS)
-            for n, row in enumerate(rows, start=2):
-                try:
-                    wall = _wall(row[TS])
-                except ValueError:
-                    raise self.error("load", resp.url, f"row {n}: bad {TS} {row[TS]!r}") from None
-                zone_flag = row["Time Zone"]
-                if zone_flag not in ("EST", "EDT"):
-                    raise self.error("load", resp.url, f"row {n}: Time Zone {zone_flag!r} is neither EST nor EDT")
-                name = row["Name"]
-                if name not in ZONES:
-                    raise self.error("load", resp.url, f"row {n}: unknown load zone {name!r}")
-                if not _on_grid(wall):
-                    continue
-                # EST in the repeated hour is its second (standard-time) occurrence.
-                at = self._utc("load", resp.url, wall, repeated=zone_flag == "EST")
-                try:
-                    mw = formats.number(row["Load"], "Load")
-                except formats.FormatError as exc:
-                    raise self.error("load", resp.url, f"row {n} ({name}): {exc}") from None
-                start, end = interval_beginning(at, 5)
-                parsed[(name, start)] = self._load_tick(name, "zone", start, end, mw, resp)
-                zone_mw.setdefault(start, {})[name] = mw
-                origin[start] = resp
-        for start, by_zone in zone_mw.items():
-            if set(by_zone) == ZONES:
-                total = round(sum(by_zone.values()), 3)
-                parsed[(SYSTEM, start)] = self._load_tick(
-                    SYSTEM, "system", start, start + INTERVAL, total, origin[start]
-                )
-        return sorted(parsed.values(), key=lambda t: (t["interval_start"], t["location"]))
+    # -- load ------------------------------------------------------------------------------
 
-    def _load_tick(
-        self, name: str, kind: str, start: datetime, end: datetime, mw: float, resp: Response
-    ) -> dict[str, Any]:
-        return tick(
-            iso=self.iso,
-            market=MARKET,
-            dataset="load",
-            location=name,
-            location_type=kind,
-            interval_start=start,
-            interval_end=end,
-            load_mw=mw,
-            published_at=formats.published_at(resp.headers, resp.fetched_at),
-            ingested_at=resp.fetched_at,
-            source=resp.url,
-        )
+    def _rows_load(self, resp: Response, context: Any) -> list[dict[str, str]]:
+        rows = self._records(resp, PAL_COLUMNS)
+        for n, row in enumerate(rows, start=2):
+            if row["Name"] not in self.zones:
+                raise FormatError(f"row {n}: unknown load zone {row['Name']!r}", resp.url)
+        return rows
+
+    def _read_load(self, row: dict[str, str], resp: Response) -> dict[str, Any] | None:
+        try:
+            wall = _wall(row[TS])
+        except ValueError:
+            raise FormatError(f"bad {TS} {row[TS]!r}") from None
+        flag = row["Time Zone"]
+        if flag not in ("EST", "EDT"):
+            raise FormatError(f"Time Zone {flag!r} is neither EST nor EDT")
+        if not _on_grid(wall):
+            return None
+        # EST in the repeated hour is its second (standard-time) occurrence. A reading at T is
+        # filed under the interval BEGINNING at T.
+        start = self._utc(wall, repeated=flag == "EST")
+        if not isinstance(start, datetime):
+            raise FormatError(start)
+        mw = formats.number(row["Load"], "Load")
+        return self.tick(resp, "load", location=row["Name"], location_type="zone", start=start, load_mw=mw)
+
+    def finish(self, dataset: str, ticks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """lmp: where the one-interval file and a day file both hold an interval, the one-interval
+        file's tick wins (it is put last; the later tick of a key wins). load: the NYISO system
+        total, for each interval where all eleven zones are present."""
+        if dataset != "load":
+            return sorted(ticks, key=lambda t: urlsplit(t["source"]).path == urlsplit(LMP_CURRENT_URL).path)
+        by_start: dict[str, dict[str, dict[str, Any]]] = {}
+        for t in ticks:
+            by_start.setdefault(t["interval_start"], {})[t["location"]] = t
+        totals = [
+            {
+                **zones[max(zones)],
+                "location": self.facts.system,
+                "location_type": "system",
+                "load_mw": round(sum(z["load_mw"] for z in zones.values()), 3),
+            }
+            for zones in by_start.values()
+            if set(zones) == self.zones
+        ]
+        return [*ticks, *totals]

@@ -13,8 +13,9 @@ captures in ../shared/iso-samples/pjm (rt_unverified_fivemin_lmps with 154 items
 rt_marginal_value envelope).
 
 Time: items carry ``datetime_beginning_utc`` (UTC, no offset, interval BEGINNING) next to the
-Eastern ``datetime_beginning_ept``. gridtape reads only the UTC field and filters requests on
-it too (each poll asks for the last hour, so revisions land and a missed poll heals), so neither DST day needs special handling: the repeated 01:00 EPT hour is two distinct
+Eastern ``datetime_beginning_ept``. gridtape reads the UTC field (and refuses an item whose EPT
+field, when present, names another instant: two redundant fields that disagree mean one is
+wrong) and filters requests on it too (each poll asks for the last hour, so revisions land and a missed poll heals), so neither DST day needs special handling: the repeated 01:00 EPT hour is two distinct
 UTC hours and the skipped spring hour simply has no rows. inst_load stamps are readings;
 gridtape files the reading at T under the 5-minute interval containing T (beginning at T
 floored to 5 minutes), the latest reading winning if two fall in one interval.
@@ -30,6 +31,12 @@ id. With include_nodes the request is unfiltered and every other pnode is a ``no
 Load: the area ``PJM RTO`` is the ``system`` tick; every other area, regions included, is a
 ``zone`` (regions and the RTO are sums of zones: do not add them up).
 
+Transport: the ``next`` link comes from the response body, so it is followed only to PJM's API
+host over https (anything else is a SourceError and is never asked): the key must not travel
+anywhere else. A redirect to another host drops it too (producers.transport).
+After an outage (the poller's cursor `since` before the hour a poll re-reads) the window
+reaches back to the cursor, at most MAX_CATCHUP.
+
 published_at: items carry no publication time; the response's Last-Modified when sent (Data
 Miner stamps it with the answer's own time), else the fetch time.
 """
@@ -39,32 +46,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from gridtape.contract import tick
+from gridtape import isos
 from gridtape.errors import TerminalError
-from gridtape.timeutil import interval_beginning
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
+from producers.formats import FormatError
 
+ZONE = isos.get("PJM").tz  # the market clock, from the ISO table
 API = "https://api.pjm.com/api/v1"
+API_HOST = urlsplit(API).netloc
 LMP_URL = f"{API}/rt_unverified_fivemin_lmps"
 LOAD_URL = f"{API}/inst_load"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
-MARKET = "RT5"
 
-HUBS: dict[int, str] = {
-    51217: "EASTERN HUB",
-    116013751: "ATSI GEN HUB",
-    35010337: "DOMINION HUB",
-    34497151: "OHIO HUB",
-    34497127: "AEP-DAYTON HUB",
-    34497125: "AEP GEN HUB",
-    33092315: "CHICAGO HUB",
-    33092313: "CHICAGO GEN HUB",
-    33092311: "N ILLINOIS HUB",
-    4669664: "WESTERN HUB",
-    51288: "WEST INT HUB",
-    51287: "NEW JERSEY HUB",
+# The ISO table's hubs by PJM pnode id (the unverified feed has no type field: ids tell hubs
+# and zones apart).
+HUB_IDS: dict[str, int] = {
+    "EASTERN HUB": 51217,
+    "ATSI GEN HUB": 116013751,
+    "DOMINION HUB": 35010337,
+    "OHIO HUB": 34497151,
+    "AEP-DAYTON HUB": 34497127,
+    "AEP GEN HUB": 34497125,
+    "CHICAGO HUB": 33092315,
+    "CHICAGO GEN HUB": 33092313,
+    "N ILLINOIS HUB": 33092311,
+    "WESTERN HUB": 4669664,
+    "WEST INT HUB": 51288,
+    "NEW JERSEY HUB": 51287,
 }
 ZONES: dict[int, str] = {
     1: "PJM-RTO",
@@ -91,11 +102,11 @@ ZONES: dict[int, str] = {
     970242670: "EKPC",
     1709725933: "OVEC",
 }
-SYSTEM_AREA = "PJM RTO"
 
 ROW_COUNT = 50000  # Data Miner's largest page
 MAX_PAGES = 50  # a window is at most a few pages; more means a paging loop
 LOOKBACK = timedelta(hours=1)  # re-read the last hour: revisions win, a missed poll heals
+MAX_CATCHUP = timedelta(hours=24)  # after an outage, the window reaches back this far at most
 
 LMP_REQUIRED = ("datetime_beginning_utc", "pnode_id", "pnode_name", "total_lmp_rt")
 LMP_COMPONENTS = {
@@ -110,139 +121,143 @@ class MissingApiKey(TerminalError):
     """PJM's Data Miner answers nothing without a subscription key: skip PJM, log once."""
 
 
-def utc_window(now: datetime) -> str:
+def utc_window(now: datetime, since: datetime | None = None) -> str:
     """Data Miner's range filter, 'YYYY-MM-DDTHH:MMtoYYYY-MM-DDTHH:MM', on the UTC field."""
     end = now.astimezone(UTC).replace(second=0, microsecond=0)
     end -= timedelta(minutes=end.minute % 5)
     start = end - LOOKBACK
+    if since is not None and since < start:
+        start = max(since.astimezone(UTC).replace(second=0, microsecond=0), end - MAX_CATCHUP)
     return f"{start:%Y-%m-%dT%H:%M}to{end:%Y-%m-%dT%H:%M}"
 
 
-def _utc(text: Any) -> datetime:
+def _naive(text: Any, what: str) -> datetime:
     if not isinstance(text, str):
-        raise formats.FormatError(f"datetime_beginning_utc: expected text, got {text!r}")
+        raise FormatError(f"{what}: expected text, got {text!r}")
     try:
-        value = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
-        raise formats.FormatError(f"datetime_beginning_utc: bad time {text!r}") from None
-    if value.tzinfo is not None:
-        return value.astimezone(UTC)
-    return value.replace(tzinfo=UTC)
+        raise FormatError(f"{what}: bad time {text!r}") from None
+
+
+def _utc(item: dict[str, Any]) -> datetime:
+    """datetime_beginning_utc, cross-checked against datetime_beginning_ept when the item has it."""
+    value = _naive(item["datetime_beginning_utc"], "datetime_beginning_utc")
+    value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if item.get("datetime_beginning_ept") is not None:
+        ept = _naive(item["datetime_beginning_ept"], "datetime_beginning_ept").replace(tzinfo=None)
+        if value.astimezone(ZONE).replace(tzinfo=None) != ept:
+            raise FormatError(
+                f"datetime_beginning_utc {item['datetime_beginning_utc']} and datetime_beginning_ept "
+                f"{item['datetime_beginning_ept']} name different instants"
+            )
+    return value
+
+
+def _required(item: dict[str, Any], names: Sequence[str]) -> None:
+    for name in names:
+        if name not in item:
+            raise FormatError(f"no field {name!r}; item has {', '.join(sorted(item))}")
+
+
+def _name(item: dict[str, Any], field: str) -> str:
+    name = item[field]
+    if not isinstance(name, str) or not name.strip():
+        raise FormatError(f"{field}: expected a name, got {name!r}")
+    return name.strip()
 
 
 class PjmSource(IsoSource):
     iso: ClassVar[str] = "PJM"
-    min_poll_interval_s: ClassVar[float] = 60.0
-    # Data Miner's non-member limit is 6 requests a minute per key.
-    requests_per_second: ClassVar[float] = 0.1
+    may_be_empty: ClassVar[frozenset[str]] = frozenset({"lmp", "load"})  # a window with no rows yet
+
+    @property
+    def hubs(self) -> dict[int, str]:
+        return {pnode: name for name, pnode in HUB_IDS.items() if name in self.facts.hubs}
 
     # -- fetch -----------------------------------------------------------------------------
 
-    def request(self, dataset: str, now: datetime) -> Request:
+    def request(self, dataset: str, now: datetime, since: datetime | None = None) -> Request:
         """The first page's request for `now` (the rest come from the `next` links)."""
         params = {
             "rowCount": str(ROW_COUNT),
             "startRow": "1",
             "sort": "datetime_beginning_utc",
             "order": "Asc",
-            "datetime_beginning_utc": utc_window(now),
+            "datetime_beginning_utc": utc_window(now, since),
         }
         if dataset == "lmp":
             url = LMP_URL
             if not self.include_nodes:
-                params["pnode_id"] = ";".join(str(i) for i in (*HUBS, *ZONES))
+                params["pnode_id"] = ";".join(str(i) for i in (*self.hubs, *ZONES))
         elif dataset == "load":
             url = LOAD_URL
         else:
             raise ValueError(f"PJM has no dataset {dataset!r}")
         return Request(url, params, {KEY_HEADER: self.credentials.get("api_key", "")})
 
-    def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
+    def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
         if not self.credentials.get("api_key"):
             raise MissingApiKey(
                 f"PJM {dataset}: no Data Miner subscription key (credentials['api_key']); "
                 "PJM is skipped until one is configured"
             )
-        first = self.request(dataset, now)
+        first = self.request(dataset, now, since)
         responses = [http.get(first)]
         while len(responses) < MAX_PAGES:
-            nxt = self._next_link(dataset, responses[-1])
+            nxt = _next_link(responses[-1])
             if nxt is None:
                 return responses
+            where = urlsplit(nxt)
+            if where.scheme != "https" or where.netloc.lower() != API_HOST:
+                raise self.error(dataset, responses[-1].url, f"next link {nxt!r} leaves https://{API_HOST}: refused")
             # The next link is a complete URL (query string included), sent as given.
             responses.append(http.get(Request(nxt, {}, first.headers)))
         raise self.error(dataset, responses[-1].url, f"still a next link after {MAX_PAGES} pages")
 
-    def _next_link(self, dataset: str, resp: Response) -> str | None:
-        if resp.status != 200:
-            return None  # parse reports it
-        try:
-            links = formats.json_document(resp.body).get("links") or []
-        except (formats.FormatError, AttributeError):
-            return None
-        for link in links:
-            if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
-                return str(link["href"])
-        return None
-
     # -- parse -----------------------------------------------------------------------------
 
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        if dataset not in ("lmp", "load"):
-            raise ValueError(f"PJM has no dataset {dataset!r}")
-        pages = [(resp, self._items(dataset, resp)) for resp in responses]
-        self._check_complete(dataset, pages)
-        out: dict[tuple[str, datetime], dict[str, Any]] = {}
-        for resp, items in pages:
-            for n, item in enumerate(items):
-                try:
-                    made = self._lmp(item, resp) if dataset == "lmp" else self._load(item, resp)
-                except formats.FormatError as exc:
-                    raise self.error(dataset, resp.url, f"item {n}: {exc}") from None
-                if made is not None:
-                    key, record = made
-                    out[key] = record  # a later page or reading for the same interval wins
-        return sorted(out.values(), key=lambda t: (t["interval_start"], t["location"]))
-
-    def _items(self, dataset: str, resp: Response) -> list[dict[str, Any]]:
-        try:
-            if resp.status != 200:
-                raise formats.FormatError(f"HTTP {resp.status}")
-            doc = formats.json_document(resp.body)
-            if not isinstance(doc, dict):
-                raise formats.FormatError(f"expected a JSON object, got {type(doc).__name__}")
-            items = formats.path(doc, "items")
-            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise formats.FormatError("items is not a list of objects")
-            return items
-        except formats.FormatError as exc:
-            raise self.error(dataset, resp.url, str(exc)) from None
-
-    def _check_complete(self, dataset: str, pages: list[tuple[Response, list[dict[str, Any]]]]) -> None:
-        """Each chain of pages (a first page, then the pages its `next` links led to) must hold
-        totalRows items in all: a lost page is an error, not a silent gap."""
+    def prepare(self, dataset: str, responses: Sequence[Response]) -> dict[int, list[Any]]:
+        """Each page's items, after checking that each chain of pages (a first page, then the
+        pages its `next` links led to) holds totalRows items in all: a lost page is an error,
+        not a silent gap."""
+        items: dict[int, list[Any]] = {}
         total: Any = None
         got = 0
-        for resp, items in pages:
+        for resp in responses:
+            if resp.status != 200:
+                raise FormatError(f"HTTP {resp.status}", resp.url)
+            doc = formats.json_document(resp.body)
+            if not isinstance(doc, dict):
+                raise FormatError(f"expected a JSON object, got {type(doc).__name__}", resp.url)
+            page = formats.path(doc, "items")
+            if not isinstance(page, list):
+                raise FormatError("items is not a list", resp.url)
+            items[id(resp)] = page
             if total is None:
-                total = formats.json_document(resp.body).get("totalRows")
-                got = 0
-            got += len(items)
-            if self._next_link(dataset, resp) is None:  # the chain ends here
+                total, got = doc.get("totalRows"), 0
+            got += len(page)
+            if _next_href(doc) is None:  # the chain ends here
                 if isinstance(total, int) and total != got:
-                    raise self.error(dataset, resp.url, f"got {got} items of totalRows {total} (a page missing?)")
+                    raise FormatError(f"got {got} items of totalRows {total} (a page missing?)", resp.url)
                 total = None
         if total is not None:
-            raise self.error(dataset, pages[-1][0].url, "the last page still has a next link (a page missing?)")
+            raise FormatError("the last page still has a next link (a page missing?)", responses[-1].url)
+        return items
 
-    def _lmp(self, item: dict[str, Any], resp: Response) -> tuple[tuple[str, datetime], dict[str, Any]] | None:
-        for name in LMP_REQUIRED:
-            if name not in item:
-                raise formats.FormatError(f"no field {name!r}; item has {', '.join(sorted(item))}")
+    def _rows_lmp(self, resp: Response, items: dict[int, list[Any]]) -> list[Any]:
+        return items[id(resp)]
+
+    _rows_load = _rows_lmp
+
+    def _read_lmp(self, item: Any, resp: Response) -> dict[str, Any] | None:
+        if not isinstance(item, dict):
+            raise FormatError("item is not an object")
+        _required(item, LMP_REQUIRED)
         pnode = item["pnode_id"]
         if isinstance(pnode, bool) or not isinstance(pnode, int):
-            raise formats.FormatError(f"pnode_id: expected an integer, got {pnode!r}")
-        if pnode in HUBS:
+            raise FormatError(f"pnode_id: expected an integer, got {pnode!r}")
+        if pnode in self.hubs:
             kind = "hub"
         elif pnode in ZONES:
             kind = "zone"
@@ -250,47 +265,47 @@ class PjmSource(IsoSource):
             kind = "node"
         else:
             return None
-        name = item["pnode_name"]
-        if not isinstance(name, str) or not name.strip():
-            raise formats.FormatError(f"pnode_name: expected a name, got {name!r}")
-        start, end = interval_beginning(_utc(item["datetime_beginning_utc"]), 5)
         parts = {k: formats.number(item[f], f) if item.get(f) is not None else None for k, f in LMP_COMPONENTS.items()}
-        return (name, start), tick(
-            iso=self.iso,
-            market=MARKET,
-            dataset="lmp",
-            location=name.strip(),
+        return self.tick(
+            resp,
+            "lmp",
+            location=_name(item, "pnode_name"),
             location_type=kind,
-            interval_start=start,
-            interval_end=end,
+            start=_utc(item),  # interval BEGINNING
             lmp=formats.number(item["total_lmp_rt"], "total_lmp_rt"),
             energy=parts["energy"],
             congestion=parts["congestion"],
             loss=parts["loss"],
-            published_at=formats.published_at(resp.headers, resp.fetched_at),
-            ingested_at=resp.fetched_at,
-            source=resp.url,
         )
 
-    def _load(self, item: dict[str, Any], resp: Response) -> tuple[tuple[str, datetime], dict[str, Any]]:
-        for name in LOAD_REQUIRED:
-            if name not in item:
-                raise formats.FormatError(f"no field {name!r}; item has {', '.join(sorted(item))}")
-        area = item["area"]
-        if not isinstance(area, str) or not area.strip():
-            raise formats.FormatError(f"area: expected a name, got {area!r}")
-        at = _utc(item["datetime_beginning_utc"])
-        start, end = interval_beginning(at - timedelta(minutes=at.minute % 5, seconds=at.second), 5)
-        return (area, start), tick(
-            iso=self.iso,
-            market=MARKET,
-            dataset="load",
-            location=area.strip(),
-            location_type="system" if area.strip() == SYSTEM_AREA else "zone",
-            interval_start=start,
-            interval_end=end,
+    def _read_load(self, item: Any, resp: Response) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise FormatError("item is not an object")
+        _required(item, LOAD_REQUIRED)
+        area = _name(item, "area")
+        at = _utc(item)  # a reading: filed under the 5-minute interval that holds it
+        return self.tick(
+            resp,
+            "load",
+            location=area,
+            location_type="system" if area == self.facts.system else "zone",
+            start=at - timedelta(minutes=at.minute % 5, seconds=at.second, microseconds=at.microsecond),
             load_mw=formats.number(item["instantaneous_load"], "instantaneous_load"),
-            published_at=formats.published_at(resp.headers, resp.fetched_at),
-            ingested_at=resp.fetched_at,
-            source=resp.url,
         )
+
+
+def _next_link(resp: Response) -> str | None:
+    if resp.status != 200:
+        return None  # parse reports it
+    try:
+        return _next_href(formats.json_document(resp.body))
+    except formats.FormatError:
+        return None
+
+
+def _next_href(doc: Any) -> str | None:
+    links = (doc.get("links") if isinstance(doc, dict) else None) or []
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
+            return str(link["href"])
+    return None

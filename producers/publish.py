@@ -12,12 +12,11 @@ objects are valid JSON lines without a delimiter processor (JSON readers ignore 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from gridtape import aws, contract, kinesis
+from gridtape import contract, kinesis
 
 MAX_RECORDS: Final = kinesis.MAX_RECORDS
 MAX_REQUEST_BYTES: Final = kinesis.MAX_REQUEST_BYTES
@@ -71,21 +70,11 @@ def batches(entries: Sequence[Entry]) -> Iterator[list[Entry]]:
 
 
 class KinesisPublisher:
-    def __init__(
-        self,
-        stream: str,
-        client: Any = None,
-        *,
-        max_attempts: int = 6,
-        base_delay: float = 0.1,
-        max_delay: float = 5.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, stream: str, client: Any = None, **retry: Any) -> None:
+        """`retry`: the kernel writer's max_attempts, base_delay, max_delay, sleep, clock."""
+        self.writer = kinesis.Writer(stream, client, **retry)
         self.stream = stream
-        self.client = client or aws.client("kinesis")
-        self.writer = kinesis.Writer(
-            stream, self.client, max_attempts=max_attempts, base_delay=base_delay, max_delay=max_delay, sleep=sleep
-        )
+        self.client = self.writer.client
 
     def publish(
         self,

@@ -4,6 +4,11 @@ JSON sidecar saying where it came from and why it was refused.
     s3://<raw bucket>/quarantine/iso=<ISO>/date=<YYYY-MM-DD>/<HHMMSS.mmm>Z-<dataset>.<ext>
     s3://<raw bucket>/quarantine/iso=<ISO>/date=<YYYY-MM-DD>/<HHMMSS.mmm>Z-<dataset>.<ext>.json
 
+Rows refused one by one (the rest of their response was published) go together, one JSON
+object per poll holding every refused row with its URL and reason, and the reasons counted:
+
+    s3://<raw bucket>/quarantine/iso=<ISO>/date=<YYYY-MM-DD>/<HHMMSS.mmm>Z-<dataset>-rows.json
+
 The date and time are when the response was quarantined (UTC), so an operator finds today's
 failures under today's prefix.
 """
@@ -11,13 +16,15 @@ failures under today's prefix.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlparse
 
 from gridtape import aws
+from producers.base import Refused
 
 PREFIX: Final = "quarantine"
 _BY_TYPE: Final = (
@@ -61,10 +68,22 @@ def extension(content_type: str | None, url: str, body: bytes) -> str:
 
 
 def keys(iso: str, dataset: str, at: datetime, ext: str) -> tuple[str, str]:
+    body = _stem(iso, dataset, at) + f".{ext}"
+    return body, body + ".json"
+
+
+def rows_key(iso: str, dataset: str, at: datetime) -> str:
+    return _stem(iso, dataset, at) + "-rows.json"
+
+
+def _stem(iso: str, dataset: str, at: datetime) -> str:
     at = at.astimezone(UTC)
     stamp = at.strftime("%H%M%S") + f".{at.microsecond // 1000:03d}Z"
-    body = f"{PREFIX}/iso={iso}/date={at:%Y-%m-%d}/{stamp}-{dataset}.{ext}"
-    return body, body + ".json"
+    return f"{PREFIX}/iso={iso}/date={at:%Y-%m-%d}/{stamp}-{dataset}"
+
+
+def _ts(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
 
 
 class Quarantine:
@@ -100,9 +119,9 @@ class Quarantine:
             "error_type": error_type,
             "bytes": len(body),
             "headers": {k: v for k, v in headers.items() if k.lower() in _SIDECAR_HEADERS},
-            "fetched_at": fetched_at.astimezone(UTC).isoformat().replace("+00:00", "Z") if fetched_at else None,
-            "poll_now": poll_now.astimezone(UTC).isoformat().replace("+00:00", "Z") if poll_now else None,
-            "quarantined_at": at.isoformat().replace("+00:00", "Z"),
+            "fetched_at": _ts(fetched_at),
+            "poll_now": _ts(poll_now),
+            "quarantined_at": _ts(at),
             "body_key": body_key,
         }
         self.client.put_object(
@@ -115,3 +134,28 @@ class Quarantine:
             ContentType="application/json",
         )
         return Quarantined(self.bucket, body_key, sidecar_key)
+
+    def save_rows(
+        self,
+        *,
+        iso: str,
+        dataset: str,
+        refused: Sequence[Refused],
+        poll_now: datetime | None = None,
+        at: datetime | None = None,
+    ) -> Quarantined:
+        """One object with every row a poll refused, each with its URL and reason."""
+        at = at or datetime.now(UTC)
+        key = rows_key(iso, dataset, at)
+        doc = {
+            "iso": iso,
+            "dataset": dataset,
+            "poll_now": _ts(poll_now),
+            "quarantined_at": _ts(at),
+            "rows": len(refused),
+            "reasons": dict(Counter(r.reason for r in refused).most_common()),
+            "refused": [{"url": r.url, "reason": r.reason, "row": r.row} for r in refused],
+        }
+        body = (json.dumps(doc, indent=1, default=str) + "\n").encode()
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        return Quarantined(self.bucket, key, key)

@@ -13,8 +13,8 @@ Endpoints:
   forecast-only rows (Actual Load blank) ahead of about a day of settled 5-minute actuals.
 
 Time: ``Interval`` is Central prevailing wall time and ``GMTIntervalEnd`` UTC, both marking the
-interval END (real sample: 08:40 CDT = 13:40 UTC). gridtape reads only GMTIntervalEnd, so the
-DST days need no guessing when parsing. They matter for the per-interval file NAMES, which
+interval END (real sample: 08:40 CDT = 13:40 UTC). gridtape reads GMTIntervalEnd, so the DST days
+need no guessing when parsing, and refuses a row whose Interval names another instant. They matter for the per-interval file NAMES, which
 use the Central wall time of the interval end, hour-ending style:
 - the file is in the folder of the interval's START day: the interval ending at midnight,
   RTBM-LMP-SL-202407010000.csv, sits in /2024/06/By_Interval/30/;
@@ -27,7 +27,10 @@ the folder on the start date); the ``d`` suffix is documented for SPP's hourly f
 applied here to the 5-minute files the same way.
 
 Fetching: the latest-interval file first; then the files of the BACKFILL intervals before it,
-so a poll or two that failed leaves no gap. A backfill file that is not there (404) is skipped;
+so a poll or two that failed leaves no gap. After a longer outage (the poller's cursor `since`
+further back) the files of every interval since the cursor, oldest first, CATCHUP_PER_POLL a
+poll and at most MAX_CATCHUP back; while a poll has not reached the latest interval it leaves
+the latest file out, so the cursor it advances never jumps over a hole. A backfill file that is not there (404) is skipped;
 a file that is there but empty (SPP does publish 0-byte interval files) is an error: an interval
 is missing and must be seen, not silently dropped.
 
@@ -47,15 +50,14 @@ else the fetch time.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from gridtape.contract import tick
-from gridtape.timeutil import CENTRAL, interval_ending
+from gridtape import isos
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
 
+ZONE = isos.get("SPP").tz  # the market clock, from the ISO table
 PORTAL = "https://portal.spp.org"
 LMP_URL = f"{PORTAL}/file-browser-api/download/rtbm-lmp-by-location"
 LATEST_PATH = "/RTBM-LMP-SL-latestInterval.csv"
@@ -63,7 +65,10 @@ LOAD_URL = f"{PORTAL}/chart-api/load-forecast/asFile"
 MARKET = "RT5"
 INTERVAL = timedelta(minutes=5)
 BACKFILL = 3  # intervals before the latest one re-read on every poll
-SYSTEM = "SPP"
+# After an outage: how far back the per-interval files are read (older: backfill), and how many
+# a poll reads (60 files at SPP's 2 requests a second: 30 s of a one-minute poll).
+MAX_CATCHUP = timedelta(hours=24)
+CATCHUP_PER_POLL = 60
 
 LMP_COLUMNS = ("GMTIntervalEnd", "Settlement Location", "Pnode", "LMP", "MLC", "MCC", "MEC")
 LOAD_COLUMNS = ("GMTIntervalEnd", "Actual Load")
@@ -72,7 +77,7 @@ _ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$")
 
 def interval_path(end_utc: datetime) -> str:
     """The file-browser path of the 5-minute file for the interval ending at `end_utc`."""
-    start = (end_utc - INTERVAL).astimezone(CENTRAL)  # unambiguous: from UTC, fold is set
+    start = (end_utc - INTERVAL).astimezone(ZONE)  # unambiguous: from UTC, fold is set
     label = start.replace(tzinfo=None) + INTERVAL  # hour-ending wall label: 24:00 -> next day 00:00
     suffix = "d" if start.fold else ""  # fold=1: the second pass through the repeated hour
     return f"/{start:%Y}/{start:%m}/By_Interval/{start:%d}/RTBM-LMP-SL-{label:%Y%m%d%H%M}{suffix}.csv"
@@ -91,12 +96,10 @@ def gmt(text: str) -> datetime:
 
 class SppSource(IsoSource):
     iso: ClassVar[str] = "SPP"
-    min_poll_interval_s: ClassVar[float] = 60.0
-    requests_per_second: ClassVar[float] = 2.0
 
     # -- fetch -----------------------------------------------------------------------------
 
-    def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
+    def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
         if dataset == "load":
             return [http.get(Request(LOAD_URL))]
         if dataset != "lmp":
@@ -105,12 +108,15 @@ class SppSource(IsoSource):
         end = self._latest_end(latest)
         if end is None:
             return [latest]  # parse says what is wrong with it
+        ends = missing_ends(end, since)
         out: list[Response] = []
-        for back in range(BACKFILL, 0, -1):
-            resp = http.get(Request(LMP_URL, {"path": interval_path(end - back * INTERVAL)}))
+        for missing in ends:
+            resp = http.get(Request(LMP_URL, {"path": interval_path(missing)}))
             if resp.status == 404:
                 continue  # not posted (yet): the next poll's backfill asks again
             out.append(resp)
+        if ends and ends[-1] < end - INTERVAL:
+            return out  # still catching up: the newest file waits, so the cursor leaves no hole
         return [*out, latest]
 
     def _latest_end(self, resp: Response) -> datetime | None:
@@ -123,106 +129,87 @@ class SppSource(IsoSource):
         except formats.FormatError:
             return None
 
-    # -- parse -----------------------------------------------------------------------------
+    # -- lmp -------------------------------------------------------------------------------
 
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        if dataset == "lmp":
-            parse_one = self._lmp_file
-        elif dataset == "load":
-            parse_one = self._load_file
-        else:
-            raise ValueError(f"SPP has no dataset {dataset!r}")
-        out: dict[tuple[str, datetime], dict[str, Any]] = {}
-        for resp in responses:
-            try:
-                if resp.status != 200:
-                    raise formats.FormatError(f"HTTP {resp.status}")
-                formats.check_body(resp.body)
-                for key, record in parse_one(formats.decode(resp.body), resp):
-                    out[key] = record
-            except formats.FormatError as exc:
-                raise self.error(dataset, resp.url, str(exc)) from None
-        return sorted(out.values(), key=lambda t: (t["interval_start"], t["location"]))
-
-    def _lmp_file(self, text: str, resp: Response) -> list[tuple[tuple[str, datetime], dict[str, Any]]]:
-        rows = formats.csv_records(text, LMP_COLUMNS)
+    def _rows_lmp(self, response: Response, context: Any) -> list[dict[str, str]]:
+        formats.check_body(response.body)
+        rows = formats.csv_records(formats.decode(response.body), LMP_COLUMNS)
         if not rows:
             raise formats.FormatError("no rows after the header")
-        out = []
-        for n, row in enumerate(rows, start=2):
-            pnode = row["Pnode"]
-            if pnode.endswith("_H") and "HUB" in row["Settlement Location"].upper():
-                kind = "hub"
-            elif pnode.endswith("_LA"):
-                kind = "zone"
-            elif self.include_nodes:
-                kind = "node"
-            else:
-                continue
-            where = f"row {n} ({row['Settlement Location']})"
-            try:
-                start, end = interval_ending(gmt(row["GMTIntervalEnd"]), 5)
-                lmp, mlc, mcc, mec = (formats.number(row[c], c) for c in ("LMP", "MLC", "MCC", "MEC"))
-            except formats.FormatError as exc:
-                raise formats.FormatError(f"{where}: {exc}") from None
-            location = row["Settlement Location"]
-            if not location:
-                raise formats.FormatError(f"row {n}: empty Settlement Location")
-            out.append(
-                (
-                    (location, start),
-                    tick(
-                        iso=self.iso,
-                        market=MARKET,
-                        dataset="lmp",
-                        location=location,
-                        location_type=kind,
-                        interval_start=start,
-                        interval_end=end,
-                        lmp=lmp,
-                        energy=mec,
-                        congestion=mcc,
-                        loss=mlc,
-                        published_at=formats.published_at(resp.headers, resp.fetched_at),
-                        ingested_at=resp.fetched_at,
-                        source=resp.url,
-                    ),
-                )
-            )
-        return out
+        return rows
 
-    def _load_file(self, text: str, resp: Response) -> list[tuple[tuple[str, datetime], dict[str, Any]]]:
-        rows = formats.csv_records(text, LOAD_COLUMNS)
-        out = []
-        for n, row in enumerate(rows, start=2):
-            if not row["Actual Load"]:
-                continue  # a forecast-only interval (the file runs a week ahead)
-            # Since the 2026 western expansion a file may carry a BAA column: one row per
-            # balancing authority area and interval (SPP, SWPW), each its own system total.
-            area = row.get("BAA") or SYSTEM
-            try:
-                start, end = interval_ending(gmt(row["GMTIntervalEnd"]), 5)
-                mw = formats.number(row["Actual Load"], "Actual Load")
-            except formats.FormatError as exc:
-                raise formats.FormatError(f"row {n}: {exc}") from None
-            out.append(
-                (
-                    (area, start),
-                    tick(
-                        iso=self.iso,
-                        market=MARKET,
-                        dataset="load",
-                        location=area,
-                        location_type="system",
-                        interval_start=start,
-                        interval_end=end,
-                        load_mw=mw,
-                        published_at=formats.published_at(resp.headers, resp.fetched_at),
-                        ingested_at=resp.fetched_at,
-                        source=resp.url,
-                    ),
-                )
-            )
-        if not out:
+    def _read_lmp(self, row: dict[str, str], response: Response) -> dict[str, Any] | None:
+        pnode, location = row["Pnode"], row["Settlement Location"]
+        if location in self.facts.hubs or (pnode.endswith("_H") and "HUB" in location.upper()):
+            kind = "hub"
+        elif pnode.endswith("_LA"):
+            kind = "zone"
+        elif self.include_nodes:
+            kind = "node"
+        else:
+            return None
+        if not location:
+            raise formats.FormatError("empty Settlement Location")
+        lmp, mlc, mcc, mec = (formats.number(row[c], f"{location} {c}") for c in ("LMP", "MLC", "MCC", "MEC"))
+        end = interval_end(row)
+        return self.tick(
+            response,
+            "lmp",
+            location=location,
+            location_type=kind,
+            end=end,
+            lmp=lmp,
+            energy=mec,
+            congestion=mcc,
+            loss=mlc,
+        )
+
+    # -- load ------------------------------------------------------------------------------
+
+    def _rows_load(self, response: Response, context: Any) -> list[dict[str, str]]:
+        formats.check_body(response.body)
+        rows = formats.csv_records(formats.decode(response.body), LOAD_COLUMNS)
+        if not any(row["Actual Load"] for row in rows):
             raise formats.FormatError("no interval has an Actual Load")
-        return out
+        return rows
+
+    def _read_load(self, row: dict[str, str], response: Response) -> dict[str, Any] | None:
+        if not row["Actual Load"]:
+            return None  # a forecast-only interval (the file runs a week ahead)
+        # Since the 2026 western expansion a file may carry a BAA column: one row per
+        # balancing authority area and interval (SPP, SWPW), each its own system total.
+        return self.tick(
+            response,
+            "load",
+            location=row.get("BAA") or self.facts.system,
+            location_type="system",
+            load_mw=formats.number(row["Actual Load"], "Actual Load"),
+            end=interval_end(row),
+        )
+
+
+def interval_end(row: dict[str, str]) -> datetime:
+    """GMTIntervalEnd (the interval END), cross-checked against the redundant Central wall time
+    in Interval where the file has one: two fields that disagree mean one of them is wrong. An
+    Interval in another layout is not checked (GMTIntervalEnd is the one gridtape relies on)."""
+    end = gmt(row["GMTIntervalEnd"])
+    try:
+        local = datetime.strptime(row.get("Interval", "").strip(), "%m/%d/%Y %H:%M:%S")
+    except ValueError:
+        return end
+    if end.astimezone(ZONE).replace(tzinfo=None) != local:
+        raise formats.FormatError(
+            f"Interval {row['Interval']} (Central) and GMTIntervalEnd {row['GMTIntervalEnd']} disagree"
+        )
+    return end
+
+
+def missing_ends(latest_end: datetime, since: datetime | None) -> list[datetime]:
+    """Interval ends of the per-interval files to read before the latest one: the BACKFILL
+    before it, or after an outage every interval since the cursor, oldest first, at most
+    MAX_CATCHUP back and CATCHUP_PER_POLL files per poll (the next poll goes on from there)."""
+    first = latest_end - BACKFILL * INTERVAL
+    if since is not None and since < first:
+        first = max(since + INTERVAL, latest_end - MAX_CATCHUP)
+    count = min(int((latest_end - first) / INTERVAL), CATCHUP_PER_POLL)
+    return [first + n * INTERVAL for n in range(count)]

@@ -1,15 +1,19 @@
-"""What has been published: the poller-state DynamoDB table (deployed by infra/).
+"""What has been published, per key and per feed: the poller-state DynamoDB table (infra/).
 
-One item per published natural key, holding a hash of the tick's value fields:
-    pk = "tick#<ISO>#<dataset>"   sk = "<market>#<location>#<interval_start>"   h = content hash
-A tick whose key is absent is new; same key and same hash is already published (skip); same
-key and another hash is a revision (publish again). Items expire (TTL `expires_at`) a while
-after they were last written: pollers only ever re-read the newest hours or days, so an
-interval old enough to have expired is never fetched again.
+One item per published natural key, holding a hash of the tick's values and its revision:
+    pk = "tick#<ISO>#<dataset>"   sk = "<market>#<location>#<interval_start>"   h, rev
+A tick whose key is absent is new (revision 0); same key and same hash is already published
+(skip); same key and another hash is a revision (rev + 1). The revision number, not any clock,
+says which version wins downstream. Tick items expire (TTL `expires_at`) a while after they were
+last written: pollers only re-read the newest hours or days.
 
-A lease item per ISO and dataset (conditional write) keeps two pollers of the same feed (a
-slow Lambda overlapping the next scheduled one, or a laptop poll beside the deployed one)
-from both publishing the same new version.
+One feed item per ISO and dataset (pk = "feed#<ISO>#<dataset>", sk = "feed", never expires):
+- the lease with its fencing token `fence`, incremented on every acquire. Every write a poller
+  makes is conditional on `fence` still being its own (the cursor and status directly; the
+  marks through a fenced renewal of the lease just before them), so a poller whose lease ran
+  out and was taken over cannot write any more (LeaseLost) and stops publishing;
+- the cursor: the end of the newest complete interval published (only moves forward);
+- what `gridtape status` shows: the last status and error, quarantine counts.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from gridtape import aws, contract
 from gridtape.errors import TransientError
@@ -41,6 +47,53 @@ class StateError(TransientError):
     """The state table could not be read or written (after retries)."""
 
 
+class LeaseLost(StateError):
+    """This poller's lease was taken over (its fencing token is no longer current): it must
+    stop publishing; the new holder carries on."""
+
+
+class _Again(Exception):
+    """Unprocessed items or a transaction conflict: worth another attempt."""
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    hash: str
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    iso: str
+    dataset: str
+    cursor: str | None = None  # wire timestamp: end of the newest complete interval published
+    last_status: str | None = None
+    last_poll_at: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    rows_quarantined: int = 0  # since the feed item was created
+    responses_quarantined: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    iso: str
+    dataset: str
+    fence: int
+    feed: FeedState  # as it was when the lease was taken
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one poll leaves in the feed item."""
+
+    status: str
+    error: str | None = None
+    rows_quarantined: int = 0
+    responses_quarantined: int = 0
+    cursor: str | None = None  # only after a successful publish; never moves backwards
+
+
 def content_hash(tick: Mapping[str, Any]) -> str:
     """Hash of what a trader reads in a tick: its values. Fetch and publication times, the
     source URL and the representation of a number (25 vs 25.0) do not make a new version."""
@@ -53,6 +106,10 @@ def item_key(tick: Mapping[str, Any]) -> dict[str, dict[str, str]]:
         "pk": {"S": f"tick#{tick['iso']}#{tick['dataset']}"},
         "sk": {"S": f"{tick['market']}#{tick['location']}#{tick['interval_start']}"},
     }
+
+
+def feed_key(iso: str, dataset: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"feed#{iso}#{dataset}"}, "sk": {"S": "feed"}}
 
 
 class StateStore:
@@ -71,32 +128,21 @@ class StateStore:
         self.wall_clock = wall_clock  # TTL and leases run on real time, even in a replay of 2025
         self.sleep = sleep
 
-    def published_hashes(self, ticks: Sequence[Mapping[str, Any]]) -> dict[Key, str]:
-        """natural key -> hash of the version last published, for those of `ticks` seen before."""
-        by_item: dict[tuple[str, str], Key] = {}
-        for t in ticks:
-            k = item_key(t)
-            by_item[(k["pk"]["S"], k["sk"]["S"])] = contract.natural_key(dict(t))
-        found: dict[Key, str] = {}
-        pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in by_item]
-        for chunk in _chunks(pending, _GET_CHUNK):
-            request: dict[str, Any] = {
-                self.table: {"Keys": chunk, "ConsistentRead": True, "ProjectionExpression": "pk, sk, h"}
-            }
-            for attempt in range(_MAX_ATTEMPTS):
-                resp = self._call("batch_get_item", RequestItems=request)
-                for item in resp.get("Responses", {}).get(self.table, []):
-                    found[by_item[(item["pk"]["S"], item["sk"]["S"])]] = item["h"]["S"]
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                self._backoff(attempt)
-            else:
-                raise StateError(f"{self.table}: keys still unprocessed after {_MAX_ATTEMPTS} BatchGetItem attempts")
-        return found
+    def published(self, ticks: Sequence[Mapping[str, Any]]) -> dict[Key, Published]:
+        """natural key -> the version last published, for those of `ticks` seen before."""
+        by_item = {tuple(v["S"] for v in item_key(t).values()): contract.natural_key(dict(t)) for t in ticks}
+        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in by_item]
+        return {
+            by_item[(item["pk"]["S"], item["sk"]["S"])]: Published(item["h"]["S"], int(item.get("rev", {"N": 0})["N"]))
+            for item in self._batch_get(keys, "pk, sk, h, rev")
+        }
 
-    def mark_published(self, ticks: Iterable[Mapping[str, Any]]) -> int:
-        """Remember these ticks as published (after Kinesis accepted them). Idempotent."""
+    def mark_published(self, ticks: Iterable[Mapping[str, Any]], lease: Lease) -> int:
+        """Remember these ticks (with their revision) as published, after Kinesis accepted
+        them. Fenced: a conditional write on the feed item (fence still ours) renews the lease
+        before each stretch of batch writes, so they land while no one else can hold it;
+        LeaseLost when it was taken over. (Not one transaction per batch: TransactWriteItems
+        costs twice the writes, and the emulator copies the whole table for every action.)"""
         expires = int(self.wall_clock()) + self.retention_s
         now = contract.format_ts(datetime.fromtimestamp(self.wall_clock(), UTC))
         puts = [
@@ -105,6 +151,7 @@ class StateStore:
                     "Item": {
                         **item_key(t),
                         "h": {"S": content_hash(t)},
+                        "rev": {"N": str(int(t.get("revision") or 0))},
                         "published_at": {"S": now},
                         "expires_at": {"N": str(expires)},
                     }
@@ -112,55 +159,150 @@ class StateStore:
             }
             for t in ticks
         ]
+        renewed = None
         for chunk in _chunks(puts, _PUT_CHUNK):
+            if renewed is None or self.wall_clock() - renewed > LEASE_S / 3:
+                self.renew_lease(lease)
+                renewed = self.wall_clock()
             request: dict[str, Any] = {self.table: chunk}
-            for attempt in range(_MAX_ATTEMPTS):
-                resp = self._call("batch_write_item", RequestItems=request)
-                request = resp.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                self._backoff(attempt)
-            else:
-                raise StateError(f"{self.table}: items still unprocessed after {_MAX_ATTEMPTS} BatchWriteItem attempts")
+
+            def write() -> None:
+                nonlocal request
+                request = self._call("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
+                if request:
+                    raise _Again("items still unprocessed")
+
+            self._retry(write, "BatchWriteItem")
         return len(puts)
 
-    # -- lease ---------------------------------------------------------------------------
-
-    def acquire_lease(self, iso: str, dataset: str, seconds: int = LEASE_S) -> str | None:
-        """A token when this poller may publish iso/dataset now, None when another holds it."""
-        token = uuid.uuid4().hex
-        now = int(self.wall_clock())
+    def renew_lease(self, lease: Lease, seconds: int = LEASE_S) -> None:
+        """Extend the lease from now, if its fence is still current (else LeaseLost)."""
+        until = int(self.wall_clock()) + seconds
         try:
             self._call(
-                "put_item",
+                "update_item",
                 TableName=self.table,
-                Item={
-                    "pk": {"S": f"lease#{iso}#{dataset}"},
-                    "sk": {"S": "lease"},
-                    "owner": {"S": token},
-                    "lease_until": {"N": str(now + seconds)},
-                    "expires_at": {"N": str(now + seconds + 3600)},
+                UpdateExpression="SET lease_until = :until",
+                **self._fenced(lease, {":until": {"N": str(until)}}),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            raise LeaseLost(f"{lease.iso} {lease.dataset}: lease {lease.fence} was taken over") from None
+
+    # -- the feed item: lease, cursor, status ---------------------------------------------
+
+    def acquire_lease(self, iso: str, dataset: str, seconds: int = LEASE_S) -> Lease | None:
+        """The lease (with a new fencing token) when nobody holds it, else None."""
+        now = int(self.wall_clock())
+        try:
+            resp = self._call(
+                "update_item",
+                TableName=self.table,
+                Key=feed_key(iso, dataset),
+                UpdateExpression="SET lease_until = :until, holder = :holder ADD fence :one",
+                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                ExpressionAttributeValues={
+                    ":until": {"N": str(now + seconds)},
+                    ":holder": {"S": uuid.uuid4().hex},
+                    ":one": {"N": "1"},
+                    ":now": {"N": str(now)},
                 },
-                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
-                ExpressionAttributeValues={":now": {"N": str(now)}},
+                ReturnValues="ALL_NEW",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return None
-        return token
+        item = resp["Attributes"]
+        return Lease(iso, dataset, int(item["fence"]["N"]), _feed_state(iso, dataset, item))
 
-    def release_lease(self, iso: str, dataset: str, token: str) -> None:
-        # If it expired and someone else holds it now, it is theirs to release.
+    def release_lease(self, lease: Lease) -> None:
+        """Free the lease at once (keeping the item: the fence counter must never restart).
+        If it was taken over meanwhile, it is the new holder's to release."""
         with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
             self._call(
-                "delete_item",
+                "update_item",
                 TableName=self.table,
-                Key={"pk": {"S": f"lease#{iso}#{dataset}"}, "sk": {"S": "lease"}},
-                ConditionExpression="#o = :me",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":me": {"S": token}},
+                UpdateExpression="SET lease_until = :zero",
+                **self._fenced(lease, {":zero": {"N": "0"}}),
             )
 
+    def record(self, lease: Lease, outcome: Outcome) -> None:
+        """Leave a poll's outcome (and, after a successful publish, its cursor) in the feed item
+        and free the lease: a poll's last write."""
+        sets = ["last_status = :status", "last_poll_at = :at", "lease_until = :zero"]
+        values: dict[str, Any] = {
+            ":zero": {"N": "0"},
+            ":status": {"S": outcome.status},
+            ":at": {"S": contract.format_ts(datetime.fromtimestamp(self.wall_clock(), UTC))},  # when it ran
+            ":rows": {"N": str(outcome.rows_quarantined)},
+            ":responses": {"N": str(outcome.responses_quarantined)},
+        }
+        if outcome.error:
+            sets += ["last_error = :error", "last_error_at = :at"]
+            values[":error"] = {"S": outcome.error[:2000]}
+        before = lease.feed.cursor
+        if outcome.cursor and (before is None or contract.parse_ts(outcome.cursor) > contract.parse_ts(before)):
+            sets.append("#cursor = :cursor")
+            values[":cursor"] = {"S": outcome.cursor}
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                UpdateExpression=f"SET {', '.join(sets)} ADD rows_quarantined :rows, responses_quarantined :responses",
+                **self._fenced(lease, values, names={"#cursor": "cursor"} if ":cursor" in values else None),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            raise LeaseLost(f"{lease.iso} {lease.dataset}: lease {lease.fence} was taken over") from None
+
+    def feeds(self, pairs: Sequence[tuple[str, str]]) -> list[FeedState]:
+        """The feed items of these (iso, dataset) pairs, in that order (empty state if none)."""
+        by_pk = {item["pk"]["S"]: item for item in self._batch_get([feed_key(i, d) for i, d in pairs])}
+        return [_feed_state(i, d, by_pk.get(f"feed#{i}#{d}", {})) for i, d in pairs]
+
     # -- plumbing ------------------------------------------------------------------------
+
+    def _fenced(
+        self, lease: Lease, values: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Key": feed_key(lease.iso, lease.dataset),
+            "ConditionExpression": "fence = :fence",
+            "ExpressionAttributeValues": {":fence": {"N": str(lease.fence)}, **(values or {})},
+        }
+        if names:
+            out["ExpressionAttributeNames"] = dict(names)
+        return out
+
+    def _batch_get(self, keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(keys, _GET_CHUNK):
+            spec: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True}
+            if projection:
+                spec["ProjectionExpression"] = projection
+            request: dict[str, Any] = {self.table: spec}
+
+            def get() -> None:
+                nonlocal request
+                resp = self._call("batch_get_item", RequestItems=request)
+                found.extend(resp.get("Responses", {}).get(self.table, []))
+                request = resp.get("UnprocessedKeys") or {}
+                if request:
+                    raise _Again("keys still unprocessed")
+
+            self._retry(get, "BatchGetItem")
+        return found
+
+    def _retry(self, attempt: Callable[[], None], op: str) -> None:
+        """Retry what botocore's retry mode does not: unprocessed batch items, conflicts."""
+        retrying = Retrying(
+            stop=stop_after_attempt(_MAX_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            retry=retry_if_exception_type(_Again),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            retrying(attempt)
+        except _Again as exc:
+            raise StateError(f"{self.table}: {op}: {exc} after {_MAX_ATTEMPTS} attempts") from None
 
     def _call(self, op: str, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -174,8 +316,25 @@ class StateStore:
         except BotoCoreError as exc:
             raise StateError(f"{self.table}: {op} failed: {exc}") from exc
 
-    def _backoff(self, attempt: int) -> None:
-        self.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
+
+def _feed_state(iso: str, dataset: str, item: Mapping[str, Any]) -> FeedState:
+    def s(name: str) -> str | None:
+        return item[name]["S"] if name in item else None
+
+    def n(name: str) -> int:
+        return int(item[name]["N"]) if name in item else 0
+
+    return FeedState(
+        iso=iso,
+        dataset=dataset,
+        cursor=s("cursor"),
+        last_status=s("last_status"),
+        last_poll_at=s("last_poll_at"),
+        last_error=s("last_error"),
+        last_error_at=s("last_error_at"),
+        rows_quarantined=n("rows_quarantined"),
+        responses_quarantined=n("responses_quarantined"),
+    )
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,17 +50,51 @@ def volatility_stream(raw: Any, params: VolatilityParams, *, end_of_input: bool 
     return transform_volatility(parse_ticks(raw, "data", end_of_input=end_of_input), params)
 
 
-def collect_records(df: Any) -> list[dict[str, Any]]:
-    """A micro-batch of volatility rows -> records with aware UTC datetimes. Timestamps travel
-    as epoch microseconds: collect() would otherwise turn them into naive datetimes in the
-    Python process's local zone."""
-    from pyspark.sql import functions as F
+class BatchRecords(Sequence[dict[str, Any]]):
+    """One micro-batch's volatility records, collected as one Arrow table (a columnar transfer,
+    not a Row object per record); the records become dicts (aware UTC datetimes, see
+    sinks.to_record) the first time a sink reads them."""
 
-    from streaming.sinks import to_record
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._records: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.records()[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.records())
+
+    def records(self) -> list[dict[str, Any]]:
+        if self._records is None:
+            from streaming.sinks import to_record
+
+            self._records = [to_record(r) for r in self.table.to_pylist()]
+        return self._records
+
+
+def collect_batch(df: Any) -> BatchRecords:
+    """A micro-batch of volatility rows -> its records. Timestamps travel as epoch microseconds:
+    collect() would otherwise turn them into naive datetimes in the Python process's local zone."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import to_arrow_schema
 
     ts = {f.name for f in VOLATILITY.fields if f.kind == "timestamp"}
-    cols = [F.expr(f"unix_micros({n})").alias(n) if n in ts else F.col(n) for n in VOLATILITY.names]
-    return [to_record(r.asDict()) for r in df.select(*cols).collect()]
+    df = df.select(*(F.expr(f"unix_micros({n})").alias(n) if n in ts else F.col(n) for n in VOLATILITY.names))
+    to_arrow = getattr(df, "toArrow", None)  # pyspark >= 4.0
+    if to_arrow is not None:
+        return BatchRecords(to_arrow())
+    batches = df._collect_as_arrow()  # pyspark 3.5 (Glue 5.0): what its toPandas() uses
+    return BatchRecords(pa.Table.from_batches(batches, schema=to_arrow_schema(df.schema)))
+
+
+def collect_records(df: Any) -> list[dict[str, Any]]:
+    """A DataFrame of volatility rows -> records with aware UTC datetimes."""
+    return collect_batch(df).records()
 
 
 def late_ticks(progress: dict[str, Any]) -> int:
@@ -83,9 +117,20 @@ class RunCounts:
     last_watermark: str | None = None
     query_id: str | None = None
     per_batch_late: dict[int, int] = field(default_factory=dict)
+    # Milliseconds per phase summed over the batches: Spark's durationMs (triggerExecution,
+    # addBatch, queryPlanning, walCommit, ...) and the stateful operator's state updates
+    # (Python calls included) and state store commits - where a run's time went.
+    time_ms: dict[str, int] = field(default_factory=dict)
 
     def observe(self, progress: dict[str, Any]) -> None:
         self.batches += 1
+        phases = dict(progress.get("durationMs") or {})
+        for op in progress.get("stateOperators", []):
+            if op.get("operatorName") == LATE_TICKS_OPERATOR:
+                phases["stateUpdates"] = op.get("allUpdatesTimeMs", 0)
+                phases["stateCommit"] = op.get("commitTimeMs", 0)
+        for phase, ms in phases.items():
+            self.time_ms[phase] = self.time_ms.get(phase, 0) + int(ms or 0)
         self.input_rows += int(progress.get("numInputRows", 0))
         late = late_ticks(progress)
         self.late_dropped += late
@@ -120,7 +165,7 @@ def foreach_batch(write: Writer, counts: RunCounts) -> Callable[[Any, int], None
         # The query id survives restarts from the same checkpoint and changes with a new one,
         # so sink keys and markers are namespaced by it (batch ids restart at 0 per checkpoint).
         query_id = df.sparkSession.sparkContext.getLocalProperty("sql.streaming.queryId") or "unknown"
-        records = collect_records(df)
+        records = collect_batch(df)
         write(query_id, batch_id, records)
         counts.records_out += len(records)
 

@@ -31,6 +31,7 @@ NO_REVISION: Final = -1
 # revision, published_at, ingested_at (epoch microseconds) and price.
 OBS: Final = np.dtype([("k", "<i8"), ("t", "<i8"), ("rev", "<i8"), ("pub", "<i8"), ("ing", "<i8"), ("p", "<f8")])
 
+_CLOCKS: Final = ("rev", "pub", "ing")
 KEY: Final = ("iso", "market", "location")
 # (name, contract kind) of every field the kernel computes; timestamps as epoch microseconds.
 STATS_FIELDS: Final = tuple((f.name, f.kind) for f in VOLATILITY.fields if f.name not in (*KEY, "computed_at"))
@@ -72,6 +73,52 @@ def latest_revisions(obs: np.ndarray) -> np.ndarray:
     last = np.ones(len(s), dtype=bool)
     last[:-1] = (s["t"][1:] != s["t"][:-1]) | (s["k"][1:] != s["k"][:-1])
     return s[last]
+
+
+def pack(obs: np.ndarray, final_before: int) -> bytes:
+    """Observations (sorted) -> state bytes: location, time and price of every one, revision and
+    clocks only of those still open to a revision (interval_start >= final_before: any later tick
+    for an earlier interval is late and dropped); 2.4x fewer bytes to carry across each batch."""
+    is_open = np.flatnonzero(obs["t"] >= final_before)
+    parts = (obs["k"].astype("<i4"), obs["t"], obs["p"], is_open.astype("<i4"))
+    return b"".join(np.ascontiguousarray(a).tobytes() for a in (*parts, *(obs[c][is_open] for c in _CLOCKS)))
+
+
+def unpack(blob: bytes, n: int, n_open: int) -> np.ndarray:
+    """pack's bytes -> the observations; the closed ones rank as NO_REVISION, never compared again."""
+    obs = np.zeros(n, dtype=OBS)
+    obs["rev"] = NO_REVISION
+    offset = 0
+    for name, dtype, count in (("k", "<i4", n), ("t", "<i8", n), ("p", "<f8", n), ("", "<i4", n_open)):
+        column = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
+        offset += column.nbytes
+        if name:
+            obs[name] = column
+    is_open = column
+    for name in _CLOCKS:
+        obs[name][is_open] = np.frombuffer(blob, dtype="<i8", count=n_open, offset=offset)
+        offset += 8 * n_open
+    return obs
+
+
+def merge_revisions(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """latest_revisions(old + new) where old is latest_revisions' output already: only the new
+    observations are sorted, and only the intervals they touch are decided again."""
+    new = latest_revisions(new)
+    if not len(old) or not len(new):
+        return new if len(new) else old
+    t0 = min(int(old["t"].min()), int(new["t"].min()))
+    span = max(int(old["t"].max()), int(new["t"].max())) - t0 + 1
+    if (max(int(old["k"].max()), int(new["k"].max())) + 1) * span >= 1 << 62:  # the keys would overflow
+        return latest_revisions(np.concatenate((old, new)))
+    # (location, interval_start) as one sortable int64, old's already in order.
+    key_old, key_new = old["k"] * span + (old["t"] - t0), new["k"] * span + (new["t"] - t0)
+    at = np.searchsorted(key_old, key_new)
+    hit = at < len(old)
+    hit[hit] = key_old[at[hit]] == key_new[hit]
+    won = latest_revisions(np.concatenate((old[at[hit]], new)))
+    rest, key_rest = np.delete(old, at[hit]), np.delete(key_old, at[hit])
+    return np.insert(rest, np.searchsorted(key_rest, won["k"] * span + (won["t"] - t0)), won)
 
 
 def _gather(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,21 +194,31 @@ def window_stats(obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upt
     r = _log_returns(p, both_positive)
     r_before = np.concatenate(([0], np.cumsum(both_positive)))  # log returns before pair i
     nonpos_before = np.concatenate(([0], np.cumsum(p <= 0)))
+    # Each location's first and last observation (obs is sorted by location, then time).
+    first = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    last = np.concatenate((first[1:] - 1, [len(k) - 1]))
     parts: list[dict[str, np.ndarray]] = []
     for spec in specs:
         slide, length = spec.slide_minutes * US_PER_MIN, spec.minutes * US_PER_MIN
-        # Windows holding t: starts base - j * slide, i.e. ends base + slide .. base + length,
-        # base = t aligned down to the slide on the Unix epoch (numpy's % is Spark's pmod here).
-        bases = np.unique(k * lane + (t - t % slide - ref))
-        steps = slide * np.arange(1, spec.minutes // spec.slide_minutes + 1, dtype=np.int64)
-        end_at = np.unique((bases[:, None] + steps[None, :]).ravel())
-        wk = end_at // lane
-        ends = end_at - wk * lane + ref
-        due = (ends > after) & (ends <= upto)
-        if not due.any():
+        # Only the windows ending in (after, upto] are enumerated, per location: the slide-aligned
+        # ends from its first observation's window to its last one's (a window [e - length, e)
+        # holds t iff e is in (t, t + length]; numpy's % is Spark's pmod here), those without an
+        # observation (a gap in the location's data) dropped below.
+        tmin, tmax = t[first], t[last]
+        lo_end = np.maximum(tmin - tmin % slide + slide, _aligned_above(max(after, ref), slide))
+        hi_end = np.minimum(tmax - tmax % slide + length, _aligned_at_or_below(min(upto, ref + lane), slide))
+        count = np.where(hi_end >= lo_end, (hi_end - lo_end) // slide + 1, 0)
+        if not count.any():
             continue
-        end_at, wk, ends = end_at[due], wk[due], ends[due]
+        offset = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        wk = np.repeat(k[first], count)
+        ends = np.repeat(lo_end, count) + slide * offset
+        end_at = wk * lane + (ends - ref)
         lo, hi = np.searchsorted(at, end_at - length, "left"), np.searchsorted(at, end_at, "left")
+        held = hi > lo
+        if not held.any():
+            continue
+        lo, hi, wk, ends = lo[held], hi[held], wk[held], ends[held]
         values, mask, counts = _gather(p, lo, hi)
         mean, _ = _mean_std(values, mask, counts)
         _, vol_abs = _mean_std(*_gather(d, lo, hi - 1))  # diffs p[i] - p[i-1], i in (lo, hi)
@@ -189,6 +246,15 @@ def window_stats(obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upt
     if not parts:
         return {}
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def _aligned_above(x: int, slide: int) -> int:
+    """The first multiple of slide after x (Python ints: no overflow at NEVER)."""
+    return x - x % slide + slide
+
+
+def _aligned_at_or_below(x: int, slide: int) -> int:
+    return x - x % slide
 
 
 def next_window_end(t: np.ndarray, specs: tuple[WindowSpec, ...], watermark: int) -> int:

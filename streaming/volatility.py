@@ -72,7 +72,10 @@ from streaming.stats import (
     US_PER_MIN,
     WindowSpec,
     latest_revisions,
+    merge_revisions,
     next_window_end,
+    pack,
+    unpack,
     window_stats,
 )
 
@@ -155,12 +158,22 @@ WATERMARK_DELAY_KEY = "spark.watermarkDelayMs"
 LATE_TICKS_OPERATOR = "applyInPandasWithState"
 
 _SPARK_TYPES: Final = {"timestamp": "long", "int": "long", "float": "double"}
-# What the Python function returns: timestamps as epoch microseconds (a pandas datetime would be
-# read back in the session time zone), turned into timestamps in Spark.
-_OUT_SCHEMA = ", ".join([f"{k} string" for k in KEY] + [f"{name} {_SPARK_TYPES[kind]}" for name, kind in STATS_FIELDS])
-# Locations as a JSON list of [iso, market, location], observations as OBS bytes.
+# What the Python function returns: one row per call, each column an array holding that field of
+# every window (unpacked with inline(arrays_zip(...)) in the JVM). Thousands of output rows
+# converted and padded one by one on the way back cost more than the statistics. Timestamps as
+# epoch microseconds (a pandas datetime would be read back in the session time zone).
+_OUT_NAMES: Final = (*KEY, *(name for name, _ in STATS_FIELDS))
+_OUT_SCHEMA = ", ".join(
+    [f"{k} array<string>" for k in KEY] + [f"{name} array<{_SPARK_TYPES[kind]}>" for name, kind in STATS_FIELDS]
+)
+# Locations ({"names": [[iso, market, location], ...], "n": observations, "open": those still open to
+# a revision} as JSON; a plain list of names before stats.pack) and observations (stats.pack).
 _STATE_SCHEMA = "locations string, obs binary, emitted_upto long"
 _GROUP = "_location_group"
+# (iso, market, location) travel to Python as one string joined by a separator that no key holds
+# (a control character: the guard refuses them in locations, isos and markets are codes).
+_KEY = "_key"
+_SEP: Final = "\x1f"
 
 
 class _Locations:
@@ -175,13 +188,15 @@ class _Locations:
 
         chunks = []
         for pdf in frames:
-            pdf = pdf[pdf["iso"].notna()]  # the end-of-input marker is no observation
-            if not len(pdf):
+            # One key column (see _KEY): one factorize, and only the distinct keys split in Python.
+            codes, uniques = pd.factorize(pdf[_KEY])
+            tick = codes >= 0  # the end-of-input marker (null key) is no observation
+            if not tick.any():
                 continue
-            codes, uniques = pd.MultiIndex.from_arrays([pdf[c] for c in KEY]).factorize()
-            ids = np.array([self._id(tuple(map(str, u))) for u in uniques], dtype=np.int64)
+            ids = np.array([self._id(tuple(u.split(_SEP))) for u in uniques], dtype=np.int64)
+            pdf = pdf[tick]
             obs = np.empty(len(pdf), dtype=OBS)
-            obs["k"] = ids[codes]
+            obs["k"] = ids[codes[tick]]
             obs["t"], obs["rev"], obs["pub"], obs["ing"] = pdf["t_us"], pdf["rev"], pdf["pub_us"], pdf["ing_us"]
             obs["p"] = pdf["lmp"]
             chunks.append(obs)
@@ -196,7 +211,7 @@ class _Locations:
 
     def records(self, obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upto: int) -> Any:
         """Every window ending in (after, upto] of every location in obs (latest revisions,
-        sorted) as one DataFrame of output rows, or None."""
+        sorted) as one DataFrame row of arrays (see _OUT_SCHEMA), or None."""
         import pandas as pd
 
         stats = window_stats(obs, specs, after, upto)
@@ -204,8 +219,8 @@ class _Locations:
             return None
         names = np.empty((len(self.names), len(KEY)), dtype=object)
         names[:] = self.names
-        columns: dict[str, Any] = {name: names[stats["k"], i] for i, name in enumerate(KEY)}
-        columns.update({name: stats[name] for name, _ in STATS_FIELDS})
+        columns: dict[str, Any] = {name: [names[stats["k"], i]] for i, name in enumerate(KEY)}
+        columns.update({name: [stats[name]] for name, _ in STATS_FIELDS})
         return pd.DataFrame(columns)
 
 
@@ -216,7 +231,7 @@ def _static_windows(params: VolatilityParams) -> Any:
         locations = _Locations([])
         obs = latest_revisions(locations.observations([pdf]))
         out = locations.records(obs, params.windows, NEVER, ALWAYS)
-        return out if out is not None else pd.DataFrame(columns=[*KEY, *(n for n, _ in STATS_FIELDS)])
+        return out if out is not None else pd.DataFrame(columns=list(_OUT_NAMES))
 
     return run
 
@@ -234,22 +249,30 @@ def _streaming_windows(params: VolatilityParams) -> Any:
         watermark = int(state.getCurrentWatermarkMs()) * 1000
         if state.exists:
             names, blob, emitted_upto = state.get
-            locations = _Locations([tuple(n) for n in json.loads(names)])
-            old = np.frombuffer(blob, dtype=OBS)
+            meta = json.loads(names)
+            if isinstance(meta, list):  # written before stats.pack: every observation whole
+                meta = {"names": meta, "n": None}
+            locations = _Locations([tuple(n) for n in meta["names"]])
+            old = np.frombuffer(blob, dtype=OBS) if meta["n"] is None else unpack(blob, meta["n"], meta["open"])
         else:
             locations, old, emitted_upto = _Locations([]), np.empty(0, dtype=OBS), NEVER
         new = locations.observations(frames)
         # Every tick that got past the late filter is after any window already emitted, so
         # merging it never reopens one.
-        obs = latest_revisions(np.concatenate((old, new))) if len(new) else old
+        obs = merge_revisions(old, new)
         out = locations.records(obs, params.windows, emitted_upto, watermark) if len(obs) else None
         # Windows still to come end after the watermark, so they start after watermark - longest.
         obs = obs[obs["t"] > watermark - longest]
         if len(obs):
             # Renumber the locations still holding observations.
             kept, obs["k"] = np.unique(obs["k"], return_inverse=True)
-            names = json.dumps([locations.names[i] for i in kept])
-            state.update((names, obs.tobytes(), watermark))
+            # Ticks before this watermark will be late in the next batch: theirs are final.
+            meta = {
+                "names": [locations.names[i] for i in kept],
+                "n": len(obs),
+                "open": int((obs["t"] >= watermark).sum()),
+            }
+            state.update((json.dumps(meta), pack(obs, watermark), watermark))
             # Spark times a key out once timeout < watermark: 1 ms before the end is due at W >= end.
             state.setTimeoutTimestamp(next_window_end(obs["t"], params.windows, watermark) // 1000 - 1)
         else:
@@ -268,7 +291,7 @@ def transform_volatility(ticks: Any, params: VolatilityParams | None = None) -> 
 
     params = params or VolatilityParams()
     prices = on_time_prices(ticks, params).select(
-        *KEY,
+        F.concat(F.col(KEY[0]), F.lit(_SEP), F.col(KEY[1]), F.lit(_SEP), F.col(KEY[2])).alias(_KEY),
         # Locations are processed in groups (one Python call and one state row per group per
         # batch, not per location): the per-call overhead of the stateful operator dominates.
         F.expr(f"pmod(hash(iso, market, location), {params.location_groups})").alias(_GROUP),
@@ -290,9 +313,18 @@ def transform_volatility(ticks: Any, params: VolatilityParams | None = None) -> 
         )
     else:
         windows = grouped.applyInPandas(_static_windows(params), _OUT_SCHEMA)
+    # NaN -> null, as pandas -> Arrow did with a column of floats (a statistic that is not finite).
+    windows = windows.select(F.expr(f"inline(arrays_zip({', '.join(_OUT_NAMES)}))"))
     out = windows.select(
         *KEY,
-        *(F.expr(f"timestamp_micros({n})").alias(n) if kind == "timestamp" else F.col(n) for n, kind in STATS_FIELDS),
+        *(
+            F.expr(f"timestamp_micros({n})").alias(n)
+            if kind == "timestamp"
+            else F.nanvl(n, F.lit(None).cast("double")).alias(n)
+            if kind == "float"
+            else F.col(n)
+            for n, kind in STATS_FIELDS
+        ),
         F.current_timestamp().alias("computed_at"),
     )
     assert tuple(out.columns) == VOLATILITY.names, out.columns

@@ -40,23 +40,30 @@ def ids(records: list[kinesis.Record]) -> Counter[str]:
 
 
 class PutSpy:
-    """Counts the entries of each PutRecords call as sent; fails the indexes `fail(call, n)` picks
-    (removed from the request, answered as ProvisionedThroughputExceeded like Kinesis does)."""
+    """Keeps the data of each PutRecords call as sent; fails the entries `fail(call number,
+    request records)` picks (removed from the request, answered with `code` like Kinesis does).
+    Also the fault injector of the producers' publish tests."""
 
-    def __init__(self, client: Any, fail: Callable[[int, int], set[int]] = lambda _c, _n: set()) -> None:
+    def __init__(
+        self,
+        client: Any,
+        fail: Callable[[int, list[dict[str, Any]]], set[int]] = lambda _c, _rs: set(),
+        code: str = "ProvisionedThroughputExceededException",
+    ) -> None:
         self.sent: list[list[bytes]] = []
         self.fail = fail
+        self.code = code
         client.meta.events.register("provide-client-params.kinesis.PutRecords", self._before)
         client.meta.events.register("before-call.kinesis.PutRecords", self._short_circuit)
         client.meta.events.register("after-call.kinesis.PutRecords", self._after)
 
     def _before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         records = params["Records"]
-        failing = {i for i in self.fail(len(self.sent), len(records)) if i < len(records)}
+        failing = {i for i in self.fail(len(self.sent), records) if i < len(records)}
         kept = [r for i, r in enumerate(records) if i not in failing]
         context.update(failing=failing, total=len(records), all_fail=not kept)
         self.sent.append([r["Data"] for r in kept])
-        if kept:
+        if kept:  # an empty request is invalid; when all fail, nothing is sent (see _short_circuit)
             params["Records"] = kept
 
     def _short_circuit(self, context: dict[str, Any], **_: Any) -> Any:
@@ -67,7 +74,7 @@ class PutSpy:
     def _after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         ok = iter(parsed.get("Records", []))
         failing = context.get("failing", set())
-        code = {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "injected"}
+        code = {"ErrorCode": self.code, "ErrorMessage": "injected"}
         parsed["Records"] = [code if i in failing else next(ok) for i in range(context.get("total", 0))]
         parsed["FailedRecordCount"] = len(failing)
 
@@ -131,7 +138,7 @@ def test_bad_partition_key_is_refused(client: Any, key: str) -> None:
 def test_partial_failure_resends_only_failed_entries(client: Any) -> None:
     stream = new_stream(client, shards=2)
     # first call: every 4th entry fails; second: the first of those fails again; then all pass
-    spy = PutSpy(client, lambda call, n: set(range(0, n, 4)) if call == 0 else ({0} if call == 1 else set()))
+    spy = PutSpy(client, lambda call, rs: set(range(0, len(rs), 4)) if call == 0 else ({0} if call == 1 else set()))
     es = entries(40)
     sleeps: list[float] = []
     delivered: list[list[kinesis.Entry]] = []
@@ -151,7 +158,7 @@ def test_partial_failure_resends_only_failed_entries(client: Any) -> None:
 
 def test_exhausted_attempts_raise_with_what_was_delivered(client: Any) -> None:
     stream = new_stream(client)
-    PutSpy(client, lambda call, _n: {1} if call == 0 else {0})  # the second entry fails for good
+    PutSpy(client, lambda call, _rs: {1} if call == 0 else {0})  # the second entry fails for good
     with pytest.raises(kinesis.PutError) as err:
         kinesis.Writer(stream, client, max_attempts=4, sleep=lambda _s: None).put(entries(3) + entries(600, tag="b"))
     e = err.value
@@ -163,7 +170,7 @@ def test_exhausted_attempts_raise_with_what_was_delivered(client: Any) -> None:
 
 def test_deadline_stops_the_retries_before_it_passes(client: Any) -> None:
     stream = new_stream(client)
-    PutSpy(client, lambda _c, n: set(range(n)))  # everything fails
+    PutSpy(client, lambda _c, rs: set(range(len(rs))))  # everything fails
     now = [100.0]
     sleeps: list[float] = []
 

@@ -7,21 +7,21 @@ import argparse
 import json
 from typing import Any
 
+from app.commands import command
 from app.stack import emulator
 from gridtape import aws, config
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("land", help="deliver ticks from Kinesis to raw/ in S3 like Firehose (60 s / 64 MiB, gzip)")
+    p = command(sub, "land", "deliver ticks from Kinesis to raw/ in S3 like Firehose (60 s / 64 MiB, gzip)")
     p.add_argument("--once", action="store_true", help="drain what is on the stream, flush and exit")
-    p.add_argument("--env", default=None)
     p.set_defaults(func=_land)
-    b = sub.add_parser(
+    b = command(
+        sub,
         "batch",
-        help="nightly compaction -> warehouse load -> data-quality checks for a day and the days that got late data",
+        "nightly compaction -> warehouse load -> data-quality checks for a day and the days that got late data",
     )
     b.add_argument("--date", default=None, help="local operating day YYYY-MM-DD (default: yesterday, UTC)")
-    b.add_argument("--env", default=None)
     b.add_argument("--isos", default=None, help="comma-separated ISOs the checks expect (default: all seven)")
     b.add_argument(
         "--horizon-days",

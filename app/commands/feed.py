@@ -14,15 +14,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from app.commands import command
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "feed",
-        help="run the trader feed: live dashboard, Server-Sent Events and alerts (embedded stack)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = command(
+        sub, "feed", "run the trader feed: live dashboard, Server-Sent Events and alerts (embedded stack)", __doc__
     )
-    p.add_argument("--env", default=None, help="deployment name (default $GRIDTAPE_ENV or dev)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p.add_argument(

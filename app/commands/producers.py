@@ -1,6 +1,6 @@
 """`gridtape parse` and `gridtape poll`: the producers from the command line.
 
-gridtape parse --iso CAISO --dataset lmp FILE...     parsed ticks as JSON lines on stdout
+gridtape parse --iso CAISO --dataset lmp FILE...     good ticks as JSON lines on stdout, refused rows on stderr
 gridtape poll --iso all --once                        one live poll of every ISO
 gridtape poll --iso all                               poll every minute until Ctrl-C
 gridtape poll --iso all --once --replay producers/recordings   recorded responses, no network
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import mimetypes
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,12 @@ def file_response(path: Path) -> Any:
     return Response(url=str(path), status=200, body=body, headers={"Content-Type": ctype}, fetched_at=fetched)
 
 
-def parse_files(iso: str, dataset: str, files: list[Path], include_nodes: bool = False) -> list[dict[str, Any]]:
-    """Parse and validate saved responses; any problem is one SourceError naming ISO, file, reason."""
+def parse_files(iso: str, dataset: str, files: list[Path], include_nodes: bool = False) -> Any:
+    """Parse and check saved responses -> poller.Checked (good ticks, refused rows). A problem
+    with the files as a whole is one SourceError naming ISO, file and reason."""
     from gridtape.errors import SourceError
     from producers import poller, registry
+    from producers.poller import steps
 
     source = registry.create(iso, include_nodes=include_nodes, replay=True)  # parsing needs no key
     responses = []
@@ -69,24 +71,31 @@ def parse_files(iso: str, dataset: str, files: list[Path], include_nodes: bool =
     if (empty := poller.empty_bodies(responses)) is not None:
         raise SourceError(iso, dataset, empty.url, "empty file")
     try:
-        ticks = source.parse(dataset, responses)
+        parsed = source.parse_rows(dataset, responses, live=False)  # saved files: any age
     except SourceError:
         raise
     except Exception as exc:  # a parser bug still gets one line naming ISO, file and problem
         raise SourceError(iso, dataset, names, f"{type(exc).__name__}: {exc}") from None
-    return poller.check(iso, dataset, names, ticks)
+    checked = poller.check(iso, dataset, names, parsed.ticks)
+    refused = [*parsed.refused, *checked.refused]
+    if (problem := steps.too_many_refused(iso, dataset, names, len(checked.ticks), refused)) is not None:
+        raise problem
+    return poller.Checked(checked.ticks, refused)
 
 
 def _parse(args: argparse.Namespace) -> int:
+    """Good rows on stdout, each refused row named on stderr; 0 unless the whole input failed."""
     from gridtape import contract
     from producers import registry
 
     isos = registry.parse_isos(args.iso)
     if len(isos) != 1:
         raise registry.RegistryError(f"parse takes one ISO, got {args.iso!r}")
-    ticks = parse_files(isos[0], args.dataset, args.files, args.include_nodes)
+    checked = parse_files(isos[0], args.dataset, args.files, args.include_nodes)
+    for r in checked.refused:
+        print(f"gridtape: {isos[0]} {args.dataset}: refused row from {r.url}: {r.reason}: {r.row}", file=sys.stderr)
     try:
-        for t in ticks:
+        for t in checked.ticks:
             sys.stdout.write(contract.dumps(t) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:  # `| head` closed the pipe: not an error
@@ -102,8 +111,6 @@ def _poll(args: argparse.Namespace) -> int:
     from producers import poller, registry
 
     isos = registry.parse_isos(args.iso)
-    if not args.verbose:  # botocore's "found credentials" lines would drown the poll's own
-        logging.getLogger("botocore").setLevel(logging.WARNING)
     # The embedded stack: AWS_ENDPOINT_URL when set, else the local emulator (which must be up).
     url = aws.endpoint_url() or config.emulator_url()
     emulator.require(url)
@@ -116,13 +123,13 @@ def _poll(args: argparse.Namespace) -> int:
             raise registry.RegistryError(f"--replay {args.replay}: not a directory")
         summaries = poller.poll_replay(args.replay, isos, sinks, include_nodes=nodes)
         _print(summaries, args.json)
-        return 0 if all(s.status != "failed" for s in summaries) else 1
+        return 1 if any(s.failed for s in summaries) else 0
 
     live = poller.LivePoller(isos, sinks, include_nodes=nodes)
     if args.once:
         summaries = live.poll_once()
         _print(summaries, args.json)
-        return 0 if all(s.status != "failed" for s in summaries) else 1
+        return 1 if any(s.failed for s in summaries) else 0
 
     stop = threading.Event()
     try:
@@ -133,9 +140,25 @@ def _poll(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(summaries: list[Any], as_json: bool) -> None:
-    from producers.poller import summary_table
+def summary_table(summaries: Sequence[Any]) -> str:
+    """One line per poll (producers.poller.PollSummary): what it parsed, refused and sent."""
+    rows = [
+        f"{'iso':<6} {'dataset':<7} {'status':<13} {'parsed':>6} {'refus':>5} {'new':>5} {'rev':>4} {'same':>5} "
+        f"{'sent':>5}  detail"
+    ]
+    for s in summaries:
+        detail = s.error or s.label or ""
+        for uri in (s.quarantined, s.rows_quarantined):
+            if uri:
+                detail += f" -> {uri}"
+        rows.append(
+            f"{s.iso:<6} {s.dataset:<7} {s.status:<13} {s.parsed:>6} {s.refused:>5} {s.new:>5} {s.revised:>4} "
+            f"{s.unchanged:>5} {s.published:>5}  {detail}"
+        )
+    return "\n".join(rows)
 
+
+def _print(summaries: list[Any], as_json: bool) -> None:
     if as_json:
         for s in summaries:
             print(json.dumps(s.as_dict()))

@@ -18,14 +18,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from app.commands import command
+
 
 def register(sub: Any) -> None:
-    q = sub.add_parser(
-        "query",
-        help="run a named trader query on the warehouse (embedded DuckDB, or Redshift)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    q = command(sub, "query", "run a named trader query on the warehouse (embedded DuckDB, or Redshift)", __doc__)
     q.add_argument("name", nargs="?", help="query name (omit to list them)")
     q.add_argument("--param", action="append", default=[], metavar="K=V", help="a parameter; repeatable")
     q.add_argument("--source", choices=("nightly", "streaming"), default=None, help="default nightly")
@@ -33,13 +30,11 @@ def register(sub: Any) -> None:
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")
     q.add_argument("--redshift", action="store_true", help="run on Redshift instead of the embedded warehouse")
     q.add_argument("--warehouse", type=Path, help="DuckDB file (default $GRIDTAPE_HOME/warehouse.duckdb)")
-    q.add_argument("--env", default=None)
     q.set_defaults(func=_query)
-    i = sub.add_parser("ingest", help="local streaming ingestion: ticks/analytics streams -> warehouse views")
+    i = command(sub, "ingest", "local streaming ingestion: ticks/analytics streams -> warehouse views")
     i.add_argument("--once", action="store_true", help="one refresh (every stream read to its tip), then exit")
     i.add_argument("--interval", type=float, default=10.0, metavar="S", help="seconds between refreshes")
     i.add_argument("--warehouse", type=Path, help="DuckDB file (default $GRIDTAPE_HOME/warehouse.duckdb)")
-    i.add_argument("--env", default=None)
     i.set_defaults(func=_ingest)
 
 

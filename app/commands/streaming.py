@@ -11,15 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.commands import command
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "stream",
-        help="run the volatility streaming job (embedded stack, or a folder of tick files)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--env", default=None, help="deployment name (default $GRIDTAPE_ENV or dev)")
+    p = command(sub, "stream", "run the volatility streaming job (embedded stack, or a folder of tick files)", __doc__)
     p.add_argument("--until-idle", type=float, metavar="SECONDS", help="stop after this long without new ticks")
     p.add_argument("--max-batches", type=int, metavar="N", help="stop after N micro-batches")
     p.add_argument("--trigger-seconds", type=float, default=1.0, help="micro-batch interval (default 1)")

@@ -51,7 +51,7 @@ def _feed_metric(name: str, iso: isos.Iso, dataset: str, statistic: str) -> dict
 
 
 # Any failure in 3 of the last 5 minutes: one is usually an ISO hiccup the next poll repairs.
-_FAILING = {
+FAILING = {
     "Period": 60,
     "EvaluationPeriods": 5,
     "DatapointsToAlarm": 3,
@@ -85,13 +85,13 @@ def feed_alarms(iso: isos.Iso, dataset: str) -> dict[str, Any]:
             f"{slug}-poll-errors",
             f"{what} polls failed (fetch, parse or publish) in 3 of the last 5 minutes.",
             _feed_metric(metrics.POLL_ERRORS, iso, dataset, "Sum"),
-            _FAILING,
+            FAILING,
         ),
         f"{lid}PollSkippedAlarm": _alarm(
             f"{slug}-poll-skipped",
             f"{what} polls could not run (missing key, denied secret) in 3 of the last 5 minutes.",
             _feed_metric(metrics.POLL_SKIPPED, iso, dataset, "Sum"),
-            _FAILING,
+            FAILING,
         ),
         f"{lid}QuarantinedAlarm": _alarm(
             f"{slug}-quarantined",

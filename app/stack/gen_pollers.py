@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.stack import gen_alarms
 from app.stack.cfn_yaml import GetAtt, If, Join, Ref, Sub
 from gridtape import isos
 from producers import quarantine
@@ -18,7 +19,7 @@ from producers import quarantine
 # its keys fall under their own ISO's prefix and no other's).
 QUARANTINE_PREFIX = f"{quarantine.PREFIX}/iso={{code}}/"
 # Every partition key the poller-state table holds for an ISO names it between '#'s
-# (producers/state.py: tick#<ISO>#<dataset>, lease#<ISO>#<dataset>); a test checks both forms.
+# (producers/state.py: tick#<ISO>#<dataset>, feed#<ISO>#<dataset>: lease, cursor and status); a test checks both forms.
 STATE_KEY_PATTERN = "*#{code}#*"
 LAMBDA_TIMEOUT_S = 55  # inside the one-minute schedule
 
@@ -252,12 +253,7 @@ def poller(iso: isos.Iso) -> dict[str, Any]:
                 "MetricName": "Errors",
                 "Dimensions": [{"Name": "FunctionName", "Value": Ref(f"{s}Function")}],
                 "Statistic": "Sum",
-                "Period": 60,
-                "EvaluationPeriods": 5,
-                "DatapointsToAlarm": 3,
-                "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
+                **gen_alarms.FAILING,
                 "AlarmActions": [Ref("AlertsTopic")],
                 "OKActions": [Ref("AlertsTopic")],
             },

@@ -84,21 +84,7 @@ class DataApi:
         desc = self.execute(sql, what, parameters)
         if not desc.get("HasResultSet"):
             return []
-        out: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            page = self.client.get_statement_result(Id=desc["Id"], **({"NextToken": token} if token else {}))
-            cols = [c["name"] for c in page["ColumnMetadata"]]
-            out += [{c: _value(f) for c, f in zip(cols, rec, strict=True)} for rec in page["Records"]]
-            token = page.get("NextToken")
-            if not token:
-                return out
-
-
-def _value(field: dict[str, Any]) -> Any:
-    if field.get("isNull"):
-        return None
-    return next((v for k, v in field.items() if k.endswith("Value")), None)
+        return warehouse.statement_rows(self.client, desc["Id"])
 
 
 @dataclass

@@ -12,20 +12,20 @@
 -- column: data_age_seconds | reference time minus last_interval_end
 -- column: ingest_age_seconds | reference time minus last_ingested_at
 -- tables: iso_datasets (from the ISO table), prices, load_mw
-WITH latest AS (
-    SELECT iso, 'lmp' AS dataset, COUNT(DISTINCT location) AS locations,
-        MAX(interval_end) AS last_interval_end, MAX(published_at) AS last_published_at,
-        MAX(ingested_at) AS last_ingested_at
+WITH recent AS (
+    SELECT iso, 'lmp' AS dataset, location, interval_start, interval_end, published_at, ingested_at
     FROM prices
-    WHERE interval_start >= DATEADD(hour, -:hours, :as_of) AND interval_start <= :as_of
-    GROUP BY iso
     UNION ALL
-    SELECT iso, 'load' AS dataset, COUNT(DISTINCT location) AS locations,
+    SELECT iso, 'load' AS dataset, location, interval_start, interval_end, published_at, ingested_at
+    FROM load_mw
+),
+latest AS (
+    SELECT iso, dataset, COUNT(DISTINCT location) AS locations,
         MAX(interval_end) AS last_interval_end, MAX(published_at) AS last_published_at,
         MAX(ingested_at) AS last_ingested_at
-    FROM load_mw
+    FROM recent
     WHERE interval_start >= DATEADD(hour, -:hours, :as_of) AND interval_start <= :as_of
-    GROUP BY iso
+    GROUP BY iso, dataset
 )
 SELECT
     d.iso,

@@ -29,7 +29,9 @@ FROM tracked_hubs AS h
 LEFT JOIN (
     SELECT
         iso, location, market, interval_start, interval_end, lmp, published_at, ingested_at,
-        ROW_NUMBER() OVER (PARTITION BY iso, location ORDER BY interval_start DESC) AS recency
+        -- NULLS LAST (interval_start is NOT NULL, so the answer is the same): DuckDB then keeps its
+        -- per-group top-1 fast path, which sqlglot's default NULLS FIRST for Redshift DESC defeats.
+        ROW_NUMBER() OVER (PARTITION BY iso, location ORDER BY interval_start DESC NULLS LAST) AS recency
     FROM prices
     WHERE market = :market
         AND interval_start >= DATEADD(hour, -:hours, :as_of) AND interval_start <= :as_of

@@ -15,21 +15,10 @@
 -- column: lmp_a | $/MWh
 -- column: lmp_b | $/MWh
 -- column: spread | lmp_a - lmp_b, $/MWh
--- tables: hub_neighbours (from the ISO table), prices
-SELECT
-    a.interval_start,
-    n.iso_a,
-    n.hub_a,
-    n.iso_b,
-    n.hub_b,
-    a.lmp AS lmp_a,
-    b.lmp AS lmp_b,
-    a.lmp - b.lmp AS spread
-FROM hub_neighbours AS n
-JOIN prices AS a ON a.iso = n.iso_a AND a.location = n.hub_a
-JOIN prices AS b ON b.iso = n.iso_b AND b.location = n.hub_b
-    AND b.market = a.market AND b.interval_start = a.interval_start
-WHERE a.market = :market
-    AND (:iso_a = '' OR n.iso_a = :iso_a) AND (:iso_b = '' OR n.iso_b = :iso_b)
-    AND a.interval_start >= DATEADD(hour, -:hours, :until) AND a.interval_start < :until
-ORDER BY n.iso_a, n.hub_a, n.iso_b, n.hub_b, a.interval_start;
+-- tables: hub_spreads (the warehouse view over hub_neighbours and prices)
+SELECT interval_start, iso_a, hub_a, iso_b, hub_b, lmp_a, lmp_b, spread
+FROM hub_spreads
+WHERE market = :market
+    AND (:iso_a = '' OR iso_a = :iso_a) AND (:iso_b = '' OR iso_b = :iso_b)
+    AND interval_start >= DATEADD(hour, -:hours, :until) AND interval_start < :until
+ORDER BY iso_a, hub_a, iso_b, hub_b, interval_start;

@@ -30,49 +30,6 @@ CREATE TABLE IF NOT EXISTS stg_ticks (
     trade_date     DATE             NOT NULL
 ) DISTSTYLE EVEN;
 
--- Per-target staging: Redshift's MERGE takes a table as its source (not a subquery, view or
--- CTE), so the load splits stg_ticks into these inside its transaction.
-CREATE TABLE IF NOT EXISTS stg_prices (
-    iso            VARCHAR(8)       NOT NULL,
-    market         VARCHAR(8)       NOT NULL,
-    location       VARCHAR(128)     NOT NULL,
-    location_type  VARCHAR(16)      NOT NULL,
-    interval_start TIMESTAMP        NOT NULL,
-    interval_end   TIMESTAMP        NOT NULL,
-    trade_date     DATE             NOT NULL,
-    lmp            DOUBLE PRECISION NOT NULL,
-    energy         DOUBLE PRECISION,
-    congestion     DOUBLE PRECISION,
-    loss           DOUBLE PRECISION,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT
-) DISTKEY (interval_start) SORTKEY (interval_start, iso, location);
-
-CREATE TABLE IF NOT EXISTS stg_load (
-    iso            VARCHAR(8)       NOT NULL,
-    market         VARCHAR(8)       NOT NULL,
-    location       VARCHAR(128)     NOT NULL,
-    location_type  VARCHAR(16)      NOT NULL,
-    interval_start TIMESTAMP        NOT NULL,
-    interval_end   TIMESTAMP        NOT NULL,
-    trade_date     DATE             NOT NULL,
-    load_mw        DOUBLE PRECISION NOT NULL,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT
-) DISTKEY (interval_start) SORTKEY (interval_start, iso, location);
-
-CREATE TABLE IF NOT EXISTS stg_locations (
-    iso            VARCHAR(8)       NOT NULL,
-    location       VARCHAR(128)     NOT NULL,
-    location_type  VARCHAR(16)      NOT NULL,
-    first_date     DATE             NOT NULL,
-    last_date      DATE             NOT NULL
-) DISTSTYLE ALL;
-
 CREATE TABLE IF NOT EXISTS prices (
     iso            VARCHAR(8)       NOT NULL,
     market         VARCHAR(8)       NOT NULL,
@@ -140,6 +97,14 @@ CREATE TABLE IF NOT EXISTS locations (
     last_date      DATE             NOT NULL,
     PRIMARY KEY (iso, location)
 ) DISTSTYLE ALL SORTKEY (iso, location);
+
+-- Per-target staging: Redshift's MERGE takes a table as its source (not a subquery, view or
+-- CTE), so the load splits stg_ticks into these inside its transaction. Redshift's LIKE
+-- copies the columns, NOT NULL, DISTKEY and SORTKEY but not the primary key; batch/warehouse.py
+-- (expand_like) spells that out for both engines (DuckDB has no LIKE).
+CREATE TABLE IF NOT EXISTS stg_prices (LIKE prices);
+CREATE TABLE IF NOT EXISTS stg_load (LIKE load_mw);
+CREATE TABLE IF NOT EXISTS stg_locations (LIKE locations);
 
 -- The hubs (NYISO: zones) each ISO's traders track and the checks name one by one
 -- (seeded from the ISO table, gridtape/isos.py, by batch/warehouse.py).

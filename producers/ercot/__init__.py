@@ -12,44 +12,44 @@ load  The "system-wide demand" dashboard JSON: hourly ERCOT system load for the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
 from producers.base import HttpClient, IsoSource, Response
 from producers.ercot import lmp, load
-from producers.formats import FormatError
 
 
 class ErcotSource(IsoSource):
     iso: ClassVar[str] = "ERCOT"
-    min_poll_interval_s: ClassVar[float] = 60.0
-    requests_per_second: ClassVar[float] = 1.0
 
-    def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
+    def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
         if dataset == "lmp":
-            return lmp.fetch(http, now)
+            return lmp.fetch(http, now, since)
         if dataset == "load":
             return [http.get(load.request())]
         raise ValueError(f"ERCOT has no dataset {dataset!r}")
 
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        if dataset == "lmp":
-            published = lmp.publish_times(self, responses)
-            ranked: list[Any] = []
-            for response in responses:
-                if not lmp.is_document_list(response):
-                    ranked.extend(self._guard(dataset, response, lambda r: lmp.parse_document(self, r, published)))
-            return lmp.latest_run_per_interval(ranked)
-        if dataset == "load":
-            out: list[dict[str, Any]] = []
-            for response in responses:
-                out.extend(self._guard(dataset, response, lambda r: load.parse(self, r)))
-            return out
-        raise ValueError(f"ERCOT has no dataset {dataset!r}")
+    def prepare(self, dataset: str, responses: Sequence[Response]) -> dict[str, lmp.Document]:
+        """lmp: every listed document's publication time, from the document lists."""
+        return lmp.publish_times(responses) if dataset == "lmp" else {}
 
-    def _guard(self, dataset: str, response: Response, parse: Callable[[Response], Iterable[Any]]) -> list[Any]:
-        try:
-            return list(parse(response))
-        except FormatError as exc:
-            raise self.error(dataset, response.url, str(exc)) from None
+    def wanted(self, dataset: str, response: Response) -> bool:
+        return dataset != "lmp" or not lmp.is_document_list(response)
+
+    def finish(self, dataset: str, ticks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Of two ticks for one interval (two SCED runs in it, a re-published settlement price)
+        the later-published document's comes last, so it wins as a revision would downstream."""
+        return sorted(ticks, key=lambda t: t["published_at"])
+
+    def _rows_lmp(self, response: Response, listed: dict[str, lmp.Document]) -> list[Any]:
+        return lmp.rows(self, response, listed)
+
+    def _read_lmp(self, row: Any, response: Response) -> dict[str, Any] | None:
+        return lmp.read(self, row, response)
+
+    def _rows_load(self, response: Response, context: Any) -> list[Any]:
+        return load.rows(response)
+
+    def _read_load(self, row: Any, response: Response) -> dict[str, Any]:
+        return load.read(self, row, response)

@@ -19,6 +19,9 @@ ending 3 does not exist) and ``DeliveryInterval`` (1-4 within the hour), Central
 time; ``DSTFlag`` Y marks the repeated (standard-time) hour of the fall-back day. Load zones
 are published twice, as type LZ and as LZEW (the energy-weighted variant, same name); the
 LZ price is the load zone's settlement price, so LZEW rows are not emitted.
+
+After an outage (the poller's cursor `since` older than the newest documents a poll reads) the
+documents published since the cursor are read, oldest first, at most CATCHUP per report a poll.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from gridtape.contract import tick
-from gridtape.timeutil import CENTRAL, interval_beginning, local_to_utc, with_offset
+from gridtape import isos
+from gridtape.timeutil import local_to_utc, with_offset
 from producers import formats
 from producers.base import HttpClient, Request, Response
 from producers.formats import FormatError
@@ -38,12 +41,16 @@ from producers.formats import FormatError
 if TYPE_CHECKING:
     from producers.ercot import ErcotSource
 
+ZONE = isos.get("ERCOT").tz  # the market clock, from the ISO table
 DOC_LIST_URL = "https://www.ercot.com/misapp/servlets/IceDocListJsonWS"
 DOWNLOAD_URL = "https://www.ercot.com/misdownload/servlets/mirDownload"
 SCED_REPORT = "12300"
 SPP_REPORT = "12301"
 # Documents fetched per poll: the newest few, so one missed poll is filled by the next.
 NEWEST = {SCED_REPORT: 3, SPP_REPORT: 2}
+# After an outage (documents published since the poller's cursor): at most this many a poll,
+# oldest first, so the cursor moves forward without a hole (~5 minutes of SCED runs each).
+CATCHUP = {SCED_REPORT: 24, SPP_REPORT: 8}
 SCED_COLUMNS = ("SCEDTimestamp", "RepeatedHourFlag", "SettlementPoint", "LMP")
 SPP_COLUMNS = (
     "DeliveryDate",
@@ -75,7 +82,7 @@ def location_type(name: str) -> str:
 
 
 # -- fetch ------------------------------------------------------------------------------------
-def fetch(http: HttpClient, now: datetime) -> list[Response]:
+def fetch(http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
     out: list[Response] = []
     for report, keep in NEWEST.items():
         listing = http.get(Request(DOC_LIST_URL, {"reportTypeId": report}))
@@ -84,7 +91,10 @@ def fetch(http: HttpClient, now: datetime) -> list[Response]:
             docs = documents(listing)
         except FormatError:
             continue  # parse() reports the broken list as a SourceError
-        chosen = sorted((d for d in docs if d.published <= now), key=lambda d: (d.published, d.doc_id))[-keep:]
+        ready = sorted((d for d in docs if d.published <= now), key=lambda d: (d.published, d.doc_id))
+        chosen = ready[-keep:]
+        if since is not None and chosen and since < chosen[0].published:
+            chosen = [d for d in ready if d.published > since][: max(keep, CATCHUP[report])]
         out.extend(http.get(Request(DOWNLOAD_URL, {"doclookupId": d.doc_id})) for d in chosen)
     return out
 
@@ -113,14 +123,16 @@ def documents(listing: Response) -> list[Document]:
 
 
 # -- parse ------------------------------------------------------------------------------------
-def publish_times(source: ErcotSource, responses: Sequence[Response]) -> dict[str, Document]:
+def publish_times(responses: Sequence[Response]) -> dict[str, Document]:
     out: dict[str, Document] = {}
     for response in responses:
         if is_document_list(response):
+            if response.status != 200:
+                raise FormatError(f"HTTP {response.status}", response.url)
             try:
                 out.update((d.doc_id, d) for d in documents(response))
             except FormatError as exc:
-                raise source.error("lmp", response.url, str(exc)) from None
+                raise FormatError(str(exc), response.url) from None
     return out
 
 
@@ -131,10 +143,8 @@ def doc_id(response: Response) -> str:
     return ids[0]
 
 
-def parse_document(
-    source: ErcotSource, response: Response, listed: dict[str, Document]
-) -> list[tuple[datetime, dict[str, Any]]]:
-    """(run time, tick) pairs from one downloaded document; the run time ranks revisions."""
+def rows(source: ErcotSource, response: Response, listed: dict[str, Document]) -> list[tuple[dict[str, str], datetime]]:
+    """(row, the document's publication time) for the rows of one downloaded document."""
     doc = listed.get(doc_id(response))
     published = doc.published if doc else response.fetched_at
     members = formats.zip_members(response.body)
@@ -143,97 +153,54 @@ def parse_document(
         raise FormatError(f"expected one CSV in the zip, found {sorted(members)}")
     text = formats.decode(members[csvs[0]])
     header = formats.csv_rows(text)[:1]
-    if header and "SCEDTimestamp" in [h.strip() for h in header[0]]:
-        return _sced(source, response, formats.csv_records(text, SCED_COLUMNS), published)
-    return _spp(source, response, formats.csv_records(text, SPP_COLUMNS), published)
+    sced = bool(header) and "SCEDTimestamp" in [h.strip() for h in header[0]]
+    records = formats.csv_records(text, SCED_COLUMNS if sced else SPP_COLUMNS)
+    keys = [_key(r) for r in records]
+    if len(set(keys)) != len(keys):
+        raise FormatError(f"{len(keys) - len(set(keys))} settlement point(s) appear twice for one time")
+    return [(row, published) for row in records]
 
 
-def _sced(
-    source: ErcotSource, response: Response, rows: list[dict[str, str]], published: datetime
-) -> list[tuple[datetime, dict[str, Any]]]:
-    out = []
-    seen: set[tuple[str, datetime]] = set()
-    for row in rows:
-        name = row["SettlementPoint"]
-        kind = location_type(name)
-        if kind == "node" and not source.include_nodes:
-            continue
-        flag = formats.one_of(row["RepeatedHourFlag"], FLAGS, f"{name} RepeatedHourFlag")
+def _key(row: dict[str, str]) -> tuple[str, ...]:
+    if "SCEDTimestamp" in row:
+        return (row["SettlementPoint"], row["SCEDTimestamp"], row["RepeatedHourFlag"])
+    return (row["SettlementPointName"], row["SettlementPointType"], row["DeliveryDate"], row["DeliveryHour"],
+            row["DeliveryInterval"], row["DSTFlag"])  # fmt: skip
+
+
+def read(source: ErcotSource, item: tuple[dict[str, str], datetime], response: Response) -> dict[str, Any] | None:
+    row, published = item
+    sced = "SCEDTimestamp" in row
+    name = row["SettlementPoint" if sced else "SettlementPointName"]
+    kind = location_type(name)
+    if (kind == "node" and not source.include_nodes) or row.get("SettlementPointType") in SKIPPED_TYPES:
+        return None
+    flag = formats.one_of(row["RepeatedHourFlag" if sced else "DSTFlag"], FLAGS, f"{name} repeated-hour flag")
+    if sced:
+        market, price = "RT5", row["LMP"]
         try:
-            wall = datetime.strptime(row["SCEDTimestamp"], "%m/%d/%Y %H:%M:%S")
-            run = local_to_utc(wall, CENTRAL, repeated=flag == "Y")
+            run = local_to_utc(datetime.strptime(row["SCEDTimestamp"], "%m/%d/%Y %H:%M:%S"), ZONE, repeated=flag == "Y")
         except ValueError as exc:
             raise FormatError(f"{name}: SCEDTimestamp {row['SCEDTimestamp']!r}: {exc}") from None
-        if (name, run) in seen:
-            raise FormatError(f"{name} appears twice in SCED run {row['SCEDTimestamp']}")
-        seen.add((name, run))
-        start = run.replace(minute=run.minute - run.minute % 5, second=0, microsecond=0)
-        out.append((run, _tick(source, response, "RT5", name, kind, start, 5, row["LMP"], published)))
-    return out
-
-
-def _spp(
-    source: ErcotSource, response: Response, rows: list[dict[str, str]], published: datetime
-) -> list[tuple[datetime, dict[str, Any]]]:
-    out = []
-    seen: set[tuple[str, datetime]] = set()
-    for row in rows:
-        name = row["SettlementPointName"]
-        kind = location_type(name)
-        if row["SettlementPointType"] in SKIPPED_TYPES or (kind == "node" and not source.include_nodes):
-            continue
-        flag = formats.one_of(row["DSTFlag"], FLAGS, f"{name} DSTFlag")
+        start = run.replace(minute=run.minute - run.minute % 5, second=0, microsecond=0)  # the run's interval
+    else:
+        market, price = "RT15", row["SettlementPointPrice"]
         try:
             day = datetime.strptime(row["DeliveryDate"], "%m/%d/%Y")
             hour, quarter = int(row["DeliveryHour"]), int(row["DeliveryInterval"])
             if not (1 <= hour <= 24 and 1 <= quarter <= 4):
                 raise ValueError(f"hour {hour} interval {quarter} out of range")
-            wall = day + timedelta(hours=hour - 1, minutes=15 * (quarter - 1))
-            start = local_to_utc(wall, CENTRAL, repeated=flag == "Y")
+            wall = day + timedelta(hours=hour - 1, minutes=15 * (quarter - 1))  # hour ENDING -> interval start
+            start = local_to_utc(wall, ZONE, repeated=flag == "Y")
         except ValueError as exc:
             raise FormatError(f"{name} {row['DeliveryDate']} HE{row['DeliveryHour']}: {exc}") from None
-        if (name, start) in seen:
-            raise FormatError(f"{name} appears twice for {start:%Y-%m-%dT%H:%MZ}")
-        seen.add((name, start))
-        out.append(
-            (published, _tick(source, response, "RT15", name, kind, start, 15, row["SettlementPointPrice"], published))
-        )
-    return out
-
-
-def _tick(
-    source: ErcotSource,
-    response: Response,
-    market: str,
-    name: str,
-    kind: str,
-    start: datetime,
-    minutes: int,
-    price: str,
-    published: datetime,
-) -> dict[str, Any]:
-    begin, end = interval_beginning(start, minutes)
-    return tick(
-        iso=source.iso,
+    return source.tick(
+        response,
+        "lmp",
         market=market,
-        dataset="lmp",
         location=name,
         location_type=kind,
-        interval_start=begin,
-        interval_end=end,
-        lmp=formats.number(price, f"{name} price"),
+        start=start,
         published_at=published,
-        ingested_at=response.fetched_at,
-        source=response.url,
+        lmp=formats.number(price, f"{name} price"),
     )
-
-
-def latest_run_per_interval(ranked: list[tuple[datetime, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """One tick per (market, location, interval): the latest SCED run (or latest-published
-    settlement price) wins, as it would as a revision downstream."""
-    best: dict[tuple[str, str, str], tuple[datetime, dict[str, Any]]] = {}
-    for rank, t in ranked:
-        key = (t["market"], t["location"], t["interval_start"])
-        if key not in best or rank > best[key][0]:
-            best[key] = (rank, t)
-    return sorted((t for _, t in best.values()), key=lambda t: (t["market"], t["interval_start"], t["location"]))

@@ -17,8 +17,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from gridtape.contract import tick
-from gridtape.timeutil import interval_ending
 from producers import formats
 from producers.base import Request, Response
 from producers.formats import FormatError
@@ -41,48 +39,54 @@ def _time(text: Any, what: str) -> datetime:
         raise FormatError(f"{what}: {text!r} is not 'YYYY-MM-DD HH:MM:SS+hhmm'") from None
 
 
-def parse(source: ErcotSource, response: Response) -> list[dict[str, Any]]:
+def rows(response: Response) -> list[tuple[datetime, Any, datetime | str]]:
+    """(published, systemLoad, UTC interval end or why it has none) for every hour that has
+    happened. Two rows ending at one instant are resolved here (see the module docstring)."""
     doc = formats.json_document(response.body)
     published = _time(formats.path(doc, "lastUpdated"), "lastUpdated")
-    # interval end (UTC) -> (dstFlag, MW)
-    ends: dict[datetime, list[tuple[str, float]]] = {}
+    # (interval end or the unreadable text, dstFlag, systemLoad)
+    entries: list[tuple[datetime | str, str, Any]] = []
     for day in DAYS:
-        rows = formats.path(doc, day, "data")
-        if not isinstance(rows, list):
+        day_rows = formats.path(doc, day, "data")
+        if not isinstance(day_rows, list):
             raise FormatError(f"{day}/data is not a list")
-        for n, row in enumerate(rows):
+        for n, row in enumerate(day_rows):
+            if not isinstance(row, dict):
+                raise FormatError(f"{day}/data/{n} is not an object")
             if row.get("systemLoad") is None:
                 continue  # an hour still to come
-            end = _time(formats.path(row, "timestamp"), f"{day}/data/{n}/timestamp")
-            mw = formats.number(row["systemLoad"], f"{day}/data/{n}/systemLoad")
-            flag = str(formats.path(row, "dstFlag"))
-            ends.setdefault(end, []).append((flag, mw))
-    values: dict[datetime, float] = {}
-    for end, entries in ends.items():
-        if len(entries) == 1:
-            values[end] = entries[0][1]
-            continue
-        flags = sorted(flag for flag, _ in entries)
-        shifted = end - timedelta(hours=1)
-        if flags != ["N", "Y"] or shifted in ends:
-            raise FormatError(f"{len(entries)} rows end at {end.isoformat()}")
-        for flag, mw in entries:
-            values[shifted if flag == "N" else end] = mw
-    if not values:
+            try:
+                end: datetime | str = _time(formats.path(row, "timestamp"), f"{day}/data/{n}/timestamp")
+            except FormatError as exc:
+                end = str(exc)
+            entries.append((end, str(row.get("dstFlag")), row["systemLoad"]))
+    if not entries:
         raise FormatError("no systemLoad values")
-    return [
-        tick(
-            iso=source.iso,
-            market="RTH",
-            dataset="load",
-            location="ERCOT",
-            location_type="system",
-            interval_start=interval_ending(end, 60)[0],
-            interval_end=end,
-            load_mw=mw,
-            published_at=published,
-            ingested_at=response.fetched_at,
-            source=response.url,
-        )
-        for end, mw in sorted(values.items())
-    ]
+    by_end: dict[datetime, list[str]] = {}
+    for end, flag, _ in entries:
+        if isinstance(end, datetime):
+            by_end.setdefault(end, []).append(flag)
+    out = []
+    for end, flag, mw in entries:
+        if isinstance(end, datetime) and len(by_end[end]) > 1:
+            shifted = end - timedelta(hours=1)
+            if sorted(by_end[end]) != ["N", "Y"] or shifted in by_end:
+                raise FormatError(f"{len(by_end[end])} rows end at {end.isoformat()}")
+            end = shifted if flag == "N" else end
+        out.append((published, mw, end))
+    return out
+
+
+def read(source: ErcotSource, row: tuple[datetime, Any, datetime | str], response: Response) -> dict[str, Any]:
+    published, mw, end = row
+    if not isinstance(end, datetime):
+        raise FormatError(end)
+    return source.tick(
+        response,
+        "load",
+        location=source.facts.system,
+        location_type="system",
+        end=end,  # the row's timestamp marks the hour's END
+        published_at=published,
+        load_mw=formats.number(mw, f"systemLoad ending {end:%Y-%m-%dT%H:%MZ}"),
+    )

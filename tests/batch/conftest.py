@@ -1,15 +1,14 @@
-"""Batch fixtures: the deployed emulator stack (plus what the emulator deploy leaves out for
-batch), a synthetic raw day, and that day compacted and loaded once for the module tests."""
+"""Batch fixtures: the deployed emulator stack (plus the Glue job the emulator deploy leaves
+out), an alerts queue, synthetic raw days, and the tests' one tick builder."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,23 +42,13 @@ def render_asl(names: config.Names) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: subs[m.group(1)], ASL.read_text())
 
 
-def _ensure(names: config.Names) -> None:
-    """Create, idempotently, what batch needs and the emulator deploy may not create: the
-    emulator never runs Glue jobs, so infra creates the compaction job only on AWS."""
+@pytest.fixture(scope="session")
+def batch_stack(stack: Any) -> config.Names:
+    """The shared `stack`, plus the compaction job: infra creates Glue jobs only on AWS (the
+    emulator never runs them), and the state machine names it."""
     from gridtape import aws
 
-    s3 = aws.client("s3")
-    for bucket in (names.raw_bucket, names.curated_bucket):
-        try:
-            s3.head_bucket(Bucket=bucket)
-        except Exception:
-            s3.create_bucket(Bucket=bucket)
-    kinesis = aws.client("kinesis")
-    try:
-        kinesis.describe_stream_summary(StreamName=names.ticks_stream)
-    except kinesis.exceptions.ResourceNotFoundException:
-        kinesis.create_stream(StreamName=names.ticks_stream, ShardCount=2)
-    aws.client("sns").create_topic(Name=names.alerts_topic)
+    names: config.Names = stack.names
     glue = aws.client("glue")
     try:
         glue.get_job(JobName=names.compaction_job)
@@ -71,44 +60,38 @@ def _ensure(names: config.Names) -> None:
             GlueVersion="5.0",
             ExecutionProperty={"MaxConcurrentRuns": 1},
         )
-    sfn = aws.client("stepfunctions")
-    arn = f"arn:aws:states:{config.region()}:{names.account}:stateMachine:{names.nightly_state_machine}"
+    return names
+
+
+@contextmanager
+def alerts_queue(names: config.Names, queue: str) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """An SQS queue subscribed to the alerts topic; yields a reader of the messages since the
+    last read (subject + the JSON message)."""
+    from batch.nightly import alerts_topic_arn
+    from gridtape import aws
+
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sub = sns.subscribe(TopicArn=alerts_topic_arn(names), Protocol="sqs", Endpoint=qarn)
+
+    def read() -> list[dict[str, Any]]:
+        out = []
+        for _ in range(20):  # bounded: the emulator delivers synchronously, a few polls suffice
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not msgs:
+                break
+            for m in msgs:
+                envelope = json.loads(m["Body"])
+                out.append({"subject": envelope.get("Subject"), **json.loads(envelope["Message"])})
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return out
+
     try:
-        sfn.describe_state_machine(stateMachineArn=arn)
-    except sfn.exceptions.StateMachineDoesNotExist:
-        sfn.create_state_machine(
-            name=names.nightly_state_machine,
-            definition=render_asl(names),
-            roleArn=f"arn:aws:iam::{names.account}:role/gridtape-{names.env}-nightly",
-        )
-
-
-@pytest.fixture(scope="session")
-def batch_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[config.Names]:
-    """The shared `stack` (deployed by gridtape/deploy.py); if that deploy cannot run yet, an
-    emulator of our own with the resources batch uses."""
-    own_home: Path | None = None
-    try:
-        names = request.getfixturevalue("stack").names
-    except Exception as exc:  # deploy.py absent or failing: say so, then stand up our own
-        print(f"batch tests: shared stack unavailable ({exc!r}); starting a batch-only emulator")
-        from app.stack import emulator
-        from gridtape import aws
-
-        own_home = tmp_path_factory.mktemp("batch-home")
-        os.environ[config.ENV_HOME] = str(own_home)
-        os.environ.setdefault(config.ENV_NAME, "test")
-        from tests.conftest import _free_port
-
-        emu = emulator.start(home=own_home, port=_free_port())
-        aws.use_emulator(emu.url)
-        names = config.names()
-    _ensure(names)
-    yield names
-    if own_home is not None:
-        from app.stack import emulator
-
-        emulator.stop(own_home)
+        yield read
+    finally:
+        sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+        sqs.delete_queue(QueueUrl=url)
 
 
 # ---------------------------------------------------------------- synthetic raw data
@@ -128,8 +111,13 @@ def tick(
     ingested: datetime | None = None,
     location_type: str = "hub",
     revision: int | None = None,
+    source: str = SOURCE,
 ) -> dict[str, Any]:
-    published = published or start + timedelta(minutes=6)
+    """A wire tick of the interval beginning at `start` (lmp or load), by default published a
+    minute after it ends: the one tick builder of the tests (the query pack, feed and dashboard
+    tests wrap it with their own clocks)."""
+    end = start + timedelta(minutes=bounds.MARKET_MINUTES[market])
+    published = published or end + timedelta(minutes=1)
     return contract.tick(
         revision=revision,
         iso=iso,
@@ -138,12 +126,12 @@ def tick(
         location=location,
         location_type=location_type,
         interval_start=start,
-        interval_end=start + timedelta(minutes=bounds.MARKET_MINUTES[market]),
+        interval_end=end,
         lmp=value if dataset == "lmp" else None,
         load_mw=value if dataset == "load" else None,
         published_at=published,
         ingested_at=ingested or published + timedelta(seconds=20),
-        source=SOURCE,
+        source=source,
     )
 
 
@@ -188,14 +176,6 @@ def put_raw_s3(bucket: str, lines: list[str]) -> None:
         write_raw_local(Path(tmp), lines)
         for path in Path(tmp).rglob("*.gz"):
             s3.upload_file(str(path), bucket, str(path.relative_to(tmp)))
-
-
-@dataclass
-class LoadedDay:
-    names: config.Names
-    day: date
-    warehouse: Path
-    compaction: dict[str, Any]
 
 
 def utc(*args: int) -> datetime:

@@ -12,6 +12,7 @@ from typing import Any
 from batch import streaming_ingestion as si
 from batch import warehouse
 from gridtape import contract
+from tests.batch import conftest
 
 T0 = datetime(2024, 11, 4, 12, 10)  # the reference time of the tests (naive UTC, as stored)
 BASE = datetime(2024, 11, 4, 11, 0, tzinfo=UTC)
@@ -23,36 +24,10 @@ def naive(value: str) -> datetime:
     return contract.parse_ts(value).replace(tzinfo=None)
 
 
-def tick(
-    iso: str,
-    dataset: str,
-    location: str,
-    i: int,
-    value: float,
-    *,
-    market: str = "RT5",
-    minutes: int = 5,
-    revision: int = 0,
-    published: datetime | None = None,
-    location_type: str = "hub",
-) -> dict[str, Any]:
-    start = BASE + timedelta(minutes=5 * i)
-    published = published or start + timedelta(minutes=minutes + 1)
-    return contract.tick(
-        iso=iso,
-        market=market,
-        dataset=dataset,
-        location=location,
-        location_type=location_type,
-        interval_start=start,
-        interval_end=start + timedelta(minutes=minutes),
-        lmp=value if dataset == "lmp" else None,
-        load_mw=value if dataset == "load" else None,
-        published_at=published,
-        ingested_at=published + timedelta(seconds=20),
-        source=SRC,
-        revision=revision,
-    )
+def tick(iso: str, dataset: str, location: str, i: int, value: float, **kw: Any) -> dict[str, Any]:
+    """The i-th 5-minute interval after BASE, revision 0 unless told (keywords: conftest.tick's)."""
+    kw.setdefault("revision", 0)
+    return conftest.tick(iso, dataset, location, BASE + timedelta(minutes=5 * i), value, source=SRC, **kw)
 
 
 def versions() -> list[dict[str, Any]]:
@@ -64,7 +39,7 @@ def versions() -> list[dict[str, Any]]:
         out.append(tick("SPP", "lmp", "SPPSOUTH_HUB", i, 15.0 + i))
         out.append(tick("ERCOT", "lmp", "HB_NORTH", i, -5.0 + i))  # negative prices are real
         out.append(tick("PJM", "load", "PJM RTO", i, 80_000.0 + 100 * i * (1 if i % 3 else -1), location_type="system"))
-    out.append(tick("ERCOT", "load", "ERCOT", 0, 45_000.0, market="RTH", minutes=60, location_type="system"))
+    out.append(tick("ERCOT", "load", "ERCOT", 0, 45_000.0, market="RTH", location_type="system"))
     # PJM WESTERN HUB 11:30 is revised twice. Revision 2 carries an earlier publication time than
     # revision 1 (a skewed clock): the highest revision wins anyway.
     out.append(tick("PJM", "lmp", "WESTERN HUB", 6, 99.0, revision=1, published=BASE + timedelta(minutes=52)))

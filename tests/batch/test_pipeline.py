@@ -15,7 +15,7 @@ import pytest
 
 from batch import manifests, nightly
 from gridtape import aws, config, isos
-from tests.batch.conftest import day_grid, put_raw_s3, tick
+from tests.batch.conftest import alerts_queue, day_grid, put_raw_s3, tick
 
 pytestmark = [pytest.mark.emulator, pytest.mark.spark]
 
@@ -69,29 +69,10 @@ def names(batch_stack: config.Names) -> config.Names:
 
 @pytest.fixture(scope="module")
 def alerts(names: config.Names) -> Iterator[Any]:
-    """An SQS queue subscribed to the alerts topic; yields a reader of the messages since the last read."""
-    sqs, sns = aws.client("sqs"), aws.client("sns")
-    url = sqs.create_queue(QueueName=f"{names.env}-alerts")["QueueUrl"]
-    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sub = sns.subscribe(TopicArn=nightly.alerts_topic_arn(names), Protocol="sqs", Endpoint=qarn)
-
-    def read() -> list[dict[str, Any]]:
-        out = []
-        for _ in range(20):  # bounded: the emulator delivers synchronously, a few polls suffice
-            resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-            msgs = resp.get("Messages", [])
-            if not msgs:
-                break
-            for m in msgs:
-                envelope = json.loads(m["Body"])
-                out.append({"subject": envelope.get("Subject"), **json.loads(envelope["Message"])})
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return out
-
-    read()
-    yield read
-    sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
-    sqs.delete_queue(QueueUrl=url)
+    """The alerts topic's messages since the last read."""
+    with alerts_queue(names, f"{names.env}-alerts") as read:
+        read()
+        yield read
 
 
 @pytest.fixture(scope="module")

@@ -157,3 +157,53 @@ def test_spark_rules_and_python_validate_agree_on_every_record(spark: Any) -> No
     refused = sum(1 for line in sample if python_verdict(line))
     assert refused > 150 and len(sample) - refused >= 20  # the sample covers both sides
     assert all(r.startswith("tick field '") for r in got.values() if r)
+
+
+def _edge_lines() -> list[str]:
+    """Lines that look valid to a typed parse but not to the contract, or only just valid."""
+    base = json.dumps(good())
+    return [
+        base.replace('"WESTERN HUB"', '"5"'),  # a JSON string that reads like a number: valid
+        base.replace('"WESTERN HUB"', "5"),  # a number where a string belongs
+        base.replace('"WESTERN HUB"', "true"),
+        base.replace('"WESTERN HUB"', '{"a": "b"}'),
+        base.replace('"lmp": 30.0', '"lmp": NaN'),
+        base.replace('"lmp": 30.0', '"lmp": "NaN"'),
+        base.replace('"lmp": 30.0', '"lmp": 1e400'),
+        base.replace('"revision": 0', '"revision": 99999999999999999999'),
+        base[:-1] + ', "lmp": 31.0}',  # a repeated key
+        base[:-1] + ', "iso": "PJM"}',
+        base + " trailing",
+        base.replace('"iso": "PJM"', '"iso": "PJM", "nested": {"iso": 1}'),
+        base.replace("{", '{"": 1, ', 1),
+        base.replace('"source": ', '"sour\\u0063e": '),  # a key spelled with an escape
+    ]
+
+
+def test_fast_path_vouches_only_for_lines_the_rules_accept_and_types_them_alike(spark: Any) -> None:
+    """transform_classify types a line from its typed parse only when rules.fast_ok() vouches
+    for it: every such line must be one reason() accepts, typed exactly as the exact path types it."""
+    from pyspark.sql import functions as F
+
+    from batch.transforms import CompactParams, transform_classify, transform_fast
+
+    sample = [*lines(), *_edge_lines()]
+    df = spark.createDataFrame(
+        [(line, "raw/iso=PJM/date=2024-07-01/x.gz") for line in sample], "value string, raw_path string"
+    )
+    fast = {r["value"]: r["_fast"] for r in transform_fast(df).select("value", "_fast").collect()}
+    exact = transform_parse(df)
+    verdict = {r["_line"]: r["reason"] for r in exact.select("_line", rules.reason().alias("reason")).collect()}
+    wrongly = [line for line in sample if fast[line] and verdict[line] is not None]
+    assert not wrongly, wrongly
+    vouched = sum(1 for line in sample if fast[line])
+    assert vouched >= 20 and vouched < len(sample) - 150  # both paths are exercised
+    # Typed values: the hybrid classification equals the exact path's casts, line by line.
+    days = CompactParams(
+        tuple(sorted({START.date(), START.date().replace(day=2), START.date().replace(day=30, month=6)}))
+    )
+    hybrid = transform_classify(df, days).where("_reason IS NULL").drop("_reason", "_raw_date", "_line", "trade_date")
+    cast = {"timestamp": rules.as_timestamp, "float": rules.as_double, "int": rules.as_long}
+    cols = [cast[f.kind](f.name).alias(f.name) if f.kind in cast else F.col(f.name) for f in contract.TICK.fields]
+    want = exact.where(rules.reason().isNull()).select(*cols)
+    assert sorted(map(tuple, hybrid.collect()), key=repr) == sorted(map(tuple, want.collect()), key=repr)

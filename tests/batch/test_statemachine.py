@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 
 from batch import catchup, checks, handler, nightly
-from batch.nightly import alerts_topic_arn
 from gridtape import aws, config, isos
-from tests.batch.conftest import ASL, render_asl
+from tests.batch.conftest import ASL, alerts_queue, render_asl
 
 pytestmark = pytest.mark.emulator
 
@@ -46,7 +45,6 @@ def _moto(path: str, body: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def machine(batch_stack: config.Names) -> Iterator[dict[str, Any]]:
     names = batch_stack
-    sqs, sns = aws.client("sqs"), aws.client("sns")
     arn = f"arn:aws:states:{config.region()}:{names.account}:stateMachine:{names.nightly_state_machine}"
     # Lambda without Docker: moto's simple backend answers invokes with queued payloads. It
     # keeps its own function registry, so the warehouse function is registered there too.
@@ -63,14 +61,10 @@ def machine(batch_stack: config.Names) -> Iterator[dict[str, Any]]:
             Handler="batch.handler.handler",
             Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
         )
-    url = sqs.create_queue(QueueName=f"{names.env}-sfn-alerts")["QueueUrl"]
-    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sub = sns.subscribe(TopicArn=alerts_topic_arn(names), Protocol="sqs", Endpoint=qarn)
     try:
-        yield {"arn": arn, "queue": url, "names": names}
+        with alerts_queue(names, f"{names.env}-sfn-alerts") as read:
+            yield {"arn": arn, "messages": read, "names": names}
     finally:
-        sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
-        sqs.delete_queue(QueueUrl=url)
         _moto("config", {"lambda": {"use_docker": True}})
 
 
@@ -101,20 +95,6 @@ def _execute(
 
 def _entered(events: list[dict[str, Any]]) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
-
-
-def _messages(queue: str) -> list[dict[str, Any]]:
-    sqs = aws.client("sqs")
-    out = []
-    for _ in range(20):
-        msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not msgs:
-            break
-        for m in msgs:
-            env = json.loads(m["Body"])
-            out.append({"subject": env.get("Subject"), **json.loads(env["Message"])})
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-    return out
 
 
 def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -205,7 +185,7 @@ def test_success_path_from_the_schedule(machine: dict[str, Any]) -> None:
         "ChecksPassed",
         "NotifySuccess",
     ]
-    (msg,) = _messages(machine["queue"])
+    (msg,) = machine["messages"]()
     assert msg["status"] == "SUCCEEDED" and msg["date"] == DAY and msg["days"] == [DAY]
     assert msg["subject"] == f"gridtape nightly {DAY} SUCCEEDED"
     assert msg["compaction"]["state"] == "SUCCEEDED" and msg["compaction"]["job_run_id"].startswith("jr_")
@@ -245,7 +225,7 @@ def test_late_days_are_compacted_loaded_and_recorded(machine: dict[str, Any]) ->
     started = catchup.parse_started_at(payloads[0]["started_at"])
     assert abs(started - desc["startDate"].astimezone(UTC)) < timedelta(seconds=1)
     assert [d["day"] for d in payloads[-1]["days"]] == [late, empty, DAY]
-    assert _messages(machine["queue"])[0]["days"] == [late, empty, DAY]
+    assert machine["messages"]()[0]["days"] == [late, empty, DAY]
 
 
 def test_failed_checks_fail_the_run_with_the_checks_message(machine: dict[str, Any]) -> None:
@@ -259,7 +239,7 @@ def test_failed_checks_fail_the_run_with_the_checks_message(machine: dict[str, A
     failed = next(e for e in events if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
     assert failed["error"] == "DataQualityFailed"
     assert "NYISO lmp RT5 [CAPITL] missing_intervals" in failed["cause"]
-    (msg,) = _messages(machine["queue"])
+    (msg,) = machine["messages"]()
     assert msg["failed_step"] == "Checks" and msg["error"] == "DataQualityFailed"
     assert "NYISO lmp RT5 [CAPITL] missing_intervals: 12 of 300 5-minute intervals missing" in msg["cause"]
     assert msg["failures"][0]["iso"] == "NYISO"
@@ -295,7 +275,7 @@ def test_task_failure_is_retried_per_policy_then_caught_and_reported(machine: di
     failed = next(e for e in events if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
     assert failed["error"] == "NightlyFailed"
     assert failed["cause"].startswith("Compact failed with Glue.ConcurrentRunsExceededException: ")
-    (msg,) = _messages(machine["queue"])
+    (msg,) = machine["messages"]()
     assert msg["status"] == "FAILED" and msg["date"] == DAY and msg["failed_step"] == "Compact"
     assert msg["error"] == "Glue.ConcurrentRunsExceededException"
     assert msg["cause"]

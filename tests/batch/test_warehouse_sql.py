@@ -255,3 +255,25 @@ def test_a_load_never_replaces_a_later_revision(
     if held.get("revision") == incoming.get("revision"):
         winner = 2.0  # same revision: the later published_at (incoming) wins
     assert (revision, lmp) == (kept, winner)
+
+
+def test_like_tables_get_their_parents_columns_and_keys_but_no_primary_key() -> None:
+    """Every CREATE TABLE (LIKE parent) of the warehouse SQL comes out as Redshift makes it."""
+    expanded = {}
+    for name in (*warehouse.SQL_FILES, "streaming/local.sql"):
+        for s in warehouse.statements(name):
+            if isinstance(s, exp.Create) and s.kind == "TABLE":
+                expanded[s.this.this.name] = s
+    raw = [
+        s
+        for name in ("schema.sql", "streaming/local.sql")
+        for s in sqlglot.parse(warehouse.sql_text(name), read="redshift")
+        if isinstance(s, exp.Create) and any(isinstance(e, exp.LikeProperty) for e in s.this.expressions)
+    ]
+    assert {s.this.this.name for s in raw} >= {"stg_prices", "stg_load", "stg_locations", "analytics_stream"}
+    for s in raw:
+        table, parent = expanded[s.this.this.name], expanded[s.this.expressions[0].this.name]
+        assert table.this.expressions == [c for c in parent.this.expressions if isinstance(c, exp.ColumnDef)]
+        assert not list(table.find_all(exp.PrimaryKey)) and not list(table.find_all(exp.LikeProperty))
+        props = parent.args.get("properties")
+        assert table.args.get("properties") == props, table.sql("redshift")

@@ -6,45 +6,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gridtape import contract
+from tests.batch import conftest
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+SOURCE = "https://example.invalid/feed-test"
 
 
 def tick(
-    iso: str,
-    location: str,
-    value: float,
-    i: int = 0,
-    *,
-    dataset: str = "lmp",
-    market: str = "RT5",
-    revision: int | None = 0,
-    ingested: datetime | None = None,
-    location_type: str = "hub",
+    iso: str, location: str, value: float, i: int = 0, *, dataset: str = "lmp", market: str = "RT5", **kw: Any
 ) -> dict[str, Any]:
-    """The i-th 5-minute interval after T0 at a location (lmp or load)."""
-    start = T0 + timedelta(minutes=5 * i)
-    minutes = 60 if market == "RTH" else 15 if market == "RT15" else 5
-    if market == "RTH":
-        start = T0 + timedelta(hours=i)
-    published = start + timedelta(minutes=minutes + 1)
-    return contract.validate(
-        contract.tick(
-            iso=iso,
-            market=market,
-            dataset=dataset,
-            location=location,
-            location_type=location_type,
-            interval_start=start,
-            interval_end=start + timedelta(minutes=minutes),
-            lmp=value if dataset == "lmp" else None,
-            load_mw=value if dataset == "load" else None,
-            published_at=published,
-            ingested_at=ingested or published + timedelta(seconds=20),
-            source="https://example.invalid/feed-test",
-            revision=revision,
-        )
-    )
+    """The i-th interval after T0 at a location (lmp or load), revision 0 unless told, validated
+    (keywords: tests.batch.conftest.tick's)."""
+    start = T0 + (timedelta(hours=i) if market == "RTH" else timedelta(minutes=5 * i))
+    kw.setdefault("revision", 0)
+    return contract.validate(conftest.tick(iso, dataset, location, start, value, market=market, source=SOURCE, **kw))
 
 
 def volatility(iso: str, location: str, vol_abs: float | None, i: int = 0, minutes: int = 60) -> dict[str, Any]:

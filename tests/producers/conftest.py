@@ -134,3 +134,18 @@ def resources(moto_url: str) -> Resources:
 def poll_module(monkeypatch: pytest.MonkeyPatch, iso: str, module: str) -> None:
     """Poll `iso` with the IsoSource of `module` (a fake) by swapping its ISO-table row."""
     monkeypatch.setitem(isos.BY_CODE, iso, dataclasses.replace(isos.get(iso), module=module))
+
+
+@pytest.fixture
+def pjm_without_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PJM (whose API key is required) with no key configured; its module a fake."""
+    from producers import registry
+    from tests.producers import fakes
+
+    monkeypatch.delenv(isos.get("PJM").api_key.env, raising=False)
+    monkeypatch.delenv(isos.get("PJM").api_key.secret_env, raising=False)
+
+    class Pjm(fakes.FakeSource):
+        iso = "PJM"
+
+    monkeypatch.setattr(registry, "source_class", lambda iso: Pjm)

@@ -10,23 +10,28 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gridtape import contract
-from producers.base import HttpClient, IsoSource, Request, Response
+from producers.base import HttpClient, IsoSource, Parsed, Request, Response
+from producers.formats import FormatError
 
 BASE = "https://fake.example"
 COLUMNS = {"lmp": ["location", "interval_start", "lmp"], "load": ["location", "interval_start", "load_mw"]}
 
 
 class FakeSource(IsoSource):
+    """On the parse skeleton, like every real ISO module: an unreadable response (HTML, renamed
+    columns, a last line cut off mid-row) is a SourceError; one unreadable row is refused alone."""
+
     iso = "SPP"
     base = BASE
+    may_be_empty = frozenset({"lmp", "load"})
 
-    def fetch(self, dataset: str, http: HttpClient, now: datetime) -> list[Response]:
-        return [http.get(self.request(dataset, now))]
+    def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
+        return [r for r in [http.get(self.request(dataset, now))] if r.status != 404]  # 404: not published yet
 
     def request(self, dataset: str, now: datetime) -> Request:
         return Request(
@@ -35,41 +40,40 @@ class FakeSource(IsoSource):
             volatile_params=("_",),
         )
 
-    def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for r in responses:
-            if r.status == 404:
-                continue  # not published yet
-            text = r.body.decode("utf-8", errors="replace")
-            if text.lstrip().startswith("<"):
-                raise self.error(dataset, r.url, "HTML page instead of CSV")
-            rows = list(csv.reader(io.StringIO(text)))
-            if not rows or rows[0] != COLUMNS[dataset]:
-                raise self.error(dataset, r.url, f"columns renamed or missing: {rows[0] if rows else []}")
-            for n, row in enumerate(rows[1:], start=2):
-                if len(row) != 3:
-                    raise self.error(dataset, r.url, f"line {n}: {len(row)} fields, expected 3 (truncated?)")
-                try:
-                    value = float(row[2])
-                    start = contract.parse_ts(row[1])
-                except ValueError as exc:
-                    raise self.error(dataset, r.url, f"line {n}: {exc}") from None
-                out.append(
-                    contract.tick(
-                        iso=self.iso,
-                        market="RT5",
-                        dataset=dataset,
-                        location=row[0],
-                        location_type="hub" if dataset == "lmp" else "zone",
-                        interval_start=start,
-                        interval_end=start + timedelta(minutes=5),
-                        published_at=r.fetched_at,
-                        ingested_at=r.fetched_at,
-                        source=r.url.split("?")[0],
-                        **{COLUMNS[dataset][2]: value},
-                    )
-                )
-        return out
+    def _rows(self, dataset: str, r: Response) -> list[list[str]]:
+        text = r.body.decode("utf-8", errors="replace")
+        if text.lstrip().startswith("<"):
+            raise FormatError("HTML page instead of CSV")
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows or rows[0] != COLUMNS[dataset]:
+            raise FormatError(f"columns renamed or missing: {rows[0] if rows else []}")
+        if rows[1:] and not text.endswith("\n"):
+            raise FormatError(f"line {len(rows)}: no line end (truncated?)")
+        return rows[1:]
+
+    def _read(self, dataset: str, row: list[str], r: Response) -> dict[str, Any]:
+        if len(row) != 3:
+            raise FormatError(f"{len(row)} fields, expected 3 (truncated?)")
+        return self.tick(
+            r,
+            dataset,
+            location=row[0],
+            location_type="hub" if dataset == "lmp" else "zone",
+            start=contract.parse_ts(row[1]),
+            **{COLUMNS[dataset][2]: float(row[2])},
+        )
+
+    def _rows_lmp(self, r: Response, context: Any) -> list[list[str]]:
+        return self._rows("lmp", r)
+
+    def _rows_load(self, r: Response, context: Any) -> list[list[str]]:
+        return self._rows("load", r)
+
+    def _read_lmp(self, row: list[str], r: Response) -> dict[str, Any]:
+        return self._read("lmp", row, r)
+
+    def _read_load(self, row: list[str], r: Response) -> dict[str, Any]:
+        return self._read("load", row, r)
 
 
 class FakeMiso(FakeSource):
@@ -82,6 +86,9 @@ class BrokenParser(FakeSource):
     iso = "ERCOT"
 
     def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
+        raise KeyError("LMP")
+
+    def parse_rows(self, dataset: str, responses: Sequence[Response], *, live: bool = True) -> Parsed:
         raise KeyError("LMP")
 
 

@@ -5,7 +5,7 @@ length, DST day counts)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -14,10 +14,12 @@ from typing import Any, ClassVar
 import pytest
 
 from gridtape import contract
+from gridtape.errors import SourceError
 from producers.base import IsoSource, Response
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "producers" / "recordings"
 INTERVAL_MINUTES = {"RT5": 5, "RT15": 15, "RTH": 60, "DAM": 60}
+_PARSED: dict[tuple[int, int], list[dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,11 @@ class IsoContract:
 
     @staticmethod
     def ticks(source: IsoSource, case: Case) -> list[dict[str, Any]]:
-        return source.parse(case.dataset, case.responses)
+        """The case's ticks, parsed once per source and case (each check below reads them)."""
+        key = (id(source), id(case))
+        if key not in _PARSED:
+            _PARSED[key] = source.parse(case.dataset, case.responses)
+        return [dict(t) for t in _PARSED[key]]
 
     def test_parses_something(self, case: Case) -> None:
         assert self.ticks(self.source, case), f"{case.name}: no ticks"
@@ -154,3 +160,60 @@ def fetch_recorded(source: IsoSource, dataset: str, now: str) -> list[Response]:
     assert isinstance(layer.transport, http.ReplayTransport)
     assert not layer.transport.unmatched, layer.transport.unmatched
     return responses
+
+
+def assert_row_refused(source: IsoSource, dataset: str, good: Response, body: bytes, n: int = 1) -> None:
+    """`body` is `good` with one row (n rows) made unreadable: parse_rows refuses exactly those,
+    naming the URL and showing the row, and keeps every other tick of the good response."""
+    from dataclasses import replace
+
+    expected = source.parse_rows(dataset, [good])
+    assert not expected.refused
+    got = source.parse_rows(dataset, [replace(good, body=body)])
+    assert len(got.refused) == n, got.refused
+    assert all(r.url == good.url and r.reason and r.row for r in got.refused), got.refused
+    keys = {contract.natural_key(t) for t in got.ticks}
+    assert keys <= {contract.natural_key(t) for t in expected.ticks}
+    assert len(got.ticks) >= len(expected.ticks) - n * 4, (len(got.ticks), len(expected.ticks))
+
+
+def source_error(source: IsoSource, dataset: str, good: Response, body: bytes) -> SourceError:
+    """`body` in place of `good`'s makes parse raise SourceError naming the ISO, the dataset and
+    the response's URL (returned for the reason to be checked)."""
+    from dataclasses import replace
+
+    with pytest.raises(SourceError) as err:
+        source.parse(dataset, [replace(good, body=body)])
+    e = err.value
+    assert (e.iso, e.dataset, e.url) == (source.iso, dataset, good.url) and good.url in str(e), e
+    return e
+
+
+def malformed_tests(
+    source: IsoSource, dataset: str, good: Response, bad_rows: Mapping[str, bytes], bad_bodies: Mapping[str, bytes]
+) -> tuple[Callable[[bytes], None], Callable[[bytes], None]]:
+    """The two tests of one dataset's malformed input, for a module to bind to test_ names:
+    `good` with one row broken (each of `bad_rows`) refuses that row alone; `good`'s body
+    replaced by each of `bad_bodies` raises SourceError."""
+
+    @pytest.mark.parametrize("body", list(bad_rows.values()), ids=list(bad_rows))
+    def one_bad_row_is_refused_alone(body: bytes) -> None:
+        assert_row_refused(source, dataset, good, body)
+
+    @pytest.mark.parametrize("body", list(bad_bodies.values()), ids=list(bad_bodies))
+    def bad_body_raises_source_error(body: bytes) -> None:
+        source_error(source, dataset, good, body)
+
+    return one_bad_row_is_refused_alone, bad_body_raises_source_error
+
+
+def replay_layer(iso: str, keep: Any = None, extra: Sequence[Any] = (), now: Any = None) -> Any:
+    """A replay fetch layer on the ISO's recorded responses (those `keep(response)` accepts)
+    plus `extra` RecordedResponses (e.g. a test-only file under a URL a poll asks for)."""
+    from dataclasses import replace
+
+    from producers import http
+
+    rec = http.Recordings.load(RECORDINGS / iso.lower())
+    responses = tuple(r for r in rec.responses if keep is None or keep(r)) + tuple(extra)
+    return http.replay(replace(rec, responses=responses), clock=lambda: now)

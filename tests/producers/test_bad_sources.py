@@ -39,7 +39,8 @@ CASES: dict[str, tuple[bytes, int, str, str]] = {
         "columns",
     ),
     "missing_column": (fakes.csv_body("load", fakes.hour_rows()), 200, "text/csv", "columns"),
-    "non_numeric_value": (GOOD.replace(b"21.0\n", b"n/a\n", 1), 200, "text/csv", "could not convert"),
+    # most rows unreadable: a changed format, not the odd bad row (that one is refused alone)
+    "non_numeric_values": (GOOD.replace(b".0\n", b".0 USD\n"), 200, "text/csv", "could not convert"),
     "server_error_after_retries": (HTML_ERROR, 503, "text/html", "HTTP 503"),
 }
 
@@ -108,7 +109,9 @@ def test_bad_response_is_quarantined_and_other_isos_publish(
     # the logged line names ISO, dataset, URL and reason
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("SPP lmp"))
     assert f"{fakes.BASE}/lmp.csv" in line and reason in line and "quarantined at s3://" in line
-    assert metrics.total("PollFailed", "SPP") == 1 and metrics.total("Quarantined", "SPP") == 1
+    refused_answer = case != "server_error_after_retries"  # an ISO that is down is a poll error, not a format alarm
+    assert metrics.total("PollErrors", "SPP") == 1
+    assert metrics.total("ResponsesQuarantined", "SPP") == (1 if refused_answer else 0)
     sidecar = assert_quarantined(resources, "SPP", "lmp", reason, body, status)
     assert sidecar["url"].startswith(f"{fakes.BASE}/lmp.csv?day=20250610")
 
@@ -157,13 +160,17 @@ def test_a_parser_bug_is_contained_like_a_bad_source(resources: Resources, tmp_p
     assert [s.published for s in summaries[1:]] == [24, 12]
 
 
-def test_a_failing_quarantine_does_not_hide_the_error(resources: Resources, tmp_path: Path, fake_isos: None) -> None:
+def test_a_failing_quarantine_does_not_hide_the_error(
+    resources: Resources, tmp_path: Path, fake_isos: None, caplog: pytest.LogCaptureFixture
+) -> None:
     fakes.write_recordings(tmp_path, "SPP", [("lmp", NOW)], {("lmp", "20250610"): (b"", 200, "text/csv")})
     sinks = resources.sinks()
     resources.s3.delete_bucket(Bucket=resources.bucket)
-    [s] = poll_replay(tmp_path, ["SPP"], sinks)
+    with caplog.at_level(logging.ERROR, logger="producers.poller"):
+        [s] = poll_replay(tmp_path, ["SPP"], sinks)
     assert s.status == "failed" and "empty body" in (s.error or "") and s.quarantined is None
-    assert sinks.metrics.total("QuarantineFailed") == 1  # type: ignore[attr-defined]
+    assert sinks.metrics.total("PollErrors") == 1 and sinks.metrics.total("ResponsesQuarantined") == 1  # type: ignore[attr-defined]
+    assert any("could not quarantine" in r.getMessage() for r in caplog.records)
 
 
 # --- the real ISO modules, fed broken bodies in place of their recordings -----------------

@@ -10,19 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from gridtape import isos
 from gridtape.errors import SourceError
 from producers.base import Request, Response
-from producers.caiso import DEMAND_URL, DLAPS, HUBS, OASIS_URL, CaisoSource
-from producers.recordings import synth
+from producers.caiso import DEMAND_URL, DLAPS, OASIS_URL, CaisoSource
 from tests.producers.iso_contract import (
     RECORDINGS,
     Case,
     IsoContract,
     assert_contiguous,
+    malformed_tests,
     recorded,
     replay_polls,
 )
+from tools.recordings import synth
 
+HUBS = isos.get("CAISO").hubs
 SRC = CaisoSource()
 ZONES = set(HUBS + DLAPS)
 
@@ -169,19 +172,20 @@ BAD_LMP = {
     "truncated zip": NORMAL.body[: len(NORMAL.body) // 2],
     "oasis error report": (RECORDINGS / "caiso" / "oasis_invalid_request.zip").read_bytes(),
     "renamed value column": edit_lmp_csv(lambda s: s.replace(",VALUE,", ",PRICE,", 1)),
-    "non-numeric price": edit_lmp_csv(lambda s: s.replace(",20.98036,", ",n/a,", 1)),
     "truncated csv row": edit_lmp_csv(lambda s: s.rstrip("\n").rsplit(",", 3)[0] + "\n"),
     "missing component rows": edit_lmp_csv(lambda s: "".join(x for x in s.splitlines(True) if ",MCC," not in x)),
 }
+BAD_LMP_ROW = {
+    "non-numeric price": edit_lmp_csv(lambda s: s.replace(",20.98036,", ",n/a,", 1)),
+    "absurd price": edit_lmp_csv(lambda s: s.replace(",20.98036,", ",1e12,", 1)),
+    "infinite price": edit_lmp_csv(lambda s: s.replace(",20.98036,", ",Infinity,", 1)),
+    "operating interval disagrees with GMT": edit_lmp_csv(lambda s: s.replace(",20.98036,9,", ",20.98036,8,", 1)),
+}
 
 
-@pytest.mark.parametrize("body", BAD_LMP.values(), ids=BAD_LMP.keys())
-def test_bad_lmp_raises_source_error(body: bytes) -> None:
-    bad = Response(NORMAL.url, 200, body, {}, NORMAL.fetched_at)
-    with pytest.raises(SourceError) as err:
-        SRC.parse("lmp", [bad])
-    assert err.value.iso == "CAISO" and err.value.url == NORMAL.url
-    assert "CAISO" in str(err.value) and OASIS_URL in str(err.value)
+test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises_source_error = malformed_tests(
+    SRC, "lmp", NORMAL, BAD_LMP_ROW, BAD_LMP
+)
 
 
 def test_oasis_error_reason_is_reported() -> None:
@@ -195,18 +199,18 @@ BAD_LOAD = {
     "html page": b"<html><head><title>Access Denied</title></head></html>",
     "empty body": b"\n",
     "renamed column": GOOD_LOAD.replace("Current demand", "Demand").encode(),
+    "truncated row": GOOD_LOAD[: GOOD_LOAD.index("\n00:10,") + 8].encode(),
+}
+BAD_LOAD_ROW = {
     "non-numeric load": GOOD_LOAD.replace(",21387,\n", ",abc,\n").encode(),
     "bad time": GOOD_LOAD.replace("\n00:05,", "\n0:05am,").encode(),
-    "truncated row": GOOD_LOAD[: GOOD_LOAD.index("\n00:10,") + 8].encode(),
+    "zero load": GOOD_LOAD.replace(",21387,\n", ",0,\n").encode(),
 }
 
 
-@pytest.mark.parametrize("body", BAD_LOAD.values(), ids=BAD_LOAD.keys())
-def test_bad_load_raises_source_error(body: bytes) -> None:
-    bad = Response(LOAD_NORMAL.url, 200, body, {}, LOAD_NORMAL.fetched_at)
-    with pytest.raises(SourceError) as err:
-        SRC.parse("load", [bad])
-    assert err.value.iso == "CAISO" and DEMAND_URL in err.value.url
+test_one_bad_load_row_is_refused_alone, test_bad_load_raises_source_error = malformed_tests(
+    SRC, "load", LOAD_NORMAL, BAD_LOAD_ROW, BAD_LOAD
+)
 
 
 # -- real sample -------------------------------------------------------------------------------
@@ -231,3 +235,19 @@ def test_recorded_polls_replay() -> None:
     assert all(polls.values()), [k for k, v in polls.items() if not v]
     fall = polls["load: 2025-11-02 DST day, whole day at 23:58 PT"]
     assert len(fall) == 300
+
+
+def test_after_an_outage_the_oasis_window_reaches_back_to_the_cursor() -> None:
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+
+    def window(src: CaisoSource, since: datetime | None) -> tuple[str, str]:
+        params = src.lmp_request(now, since).params
+        return params["startdatetime"], params["enddatetime"]
+
+    assert (
+        window(SRC, None) == window(SRC, now - timedelta(minutes=20)) == ("20250610T16:40-0000", "20250610T18:40-0000")
+    )
+    assert window(SRC, datetime(2025, 6, 10, 13, 7, tzinfo=UTC)) == ("20250610T13:05-0000", "20250610T18:40-0000")
+    assert window(SRC, now - timedelta(days=5))[0] == "20250609T18:40-0000"  # at most MAX_CATCHUP
+    nodes = CaisoSource(include_nodes=True)  # OASIS caps an all-nodes query at one hour
+    assert window(nodes, now - timedelta(hours=5))[0] == "20250610T17:40-0000"

@@ -68,6 +68,40 @@ def test_parse_malformed_input_is_one_line_naming_iso_file_and_problem(
     assert lines[0].startswith("gridtape: CAISO lmp from ") and str(f) in lines[0] and problem in lines[0]
 
 
+@pytest.mark.parametrize("bad_rows", [0, 1, 2])
+def test_parse_prints_good_rows_and_names_each_refused_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], bad_rows: int
+) -> None:
+    from app import cli
+
+    poll_module(monkeypatch, "SPP", "tests.producers.fakes")
+    rows = fakes.hour_rows()
+    lines = fakes.csv_body("lmp", rows).decode().splitlines()
+    for i in range(bad_rows):
+        lines[1 + i * 5] = lines[1 + i * 5].rsplit(",", 1)[0] + ",n/a"
+    f = tmp_path / "lmp.csv"
+    f.write_text("\n".join(lines) + "\n")
+    assert cli.main(["parse", "--iso", "spp", "--dataset", "lmp", str(f)]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 24 - bad_rows
+    refused = [line for line in err.splitlines() if "refused row" in line]
+    assert len(refused) == bad_rows and "Traceback" not in err
+    assert all(str(f) in line and "could not convert" in line and ",n/a" in line for line in refused)
+
+
+def test_parse_of_a_broken_format_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import cli
+
+    poll_module(monkeypatch, "SPP", "tests.producers.fakes")
+    f = tmp_path / "lmp.csv"
+    f.write_bytes(fakes.csv_body("lmp", fakes.hour_rows()).replace(b".0\n", b".0 USD\n"))
+    assert cli.main(["parse", "--iso", "spp", "--dataset", "lmp", str(f)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and "rows refused" in err
+
+
 def test_parse_unknown_iso_is_one_line() -> None:
     out = gridtape("parse", "--iso", "ERCOTT", "--dataset", "lmp", "x.csv")
     assert out.returncode == 1 and "unknown ISO 'ERCOTT'" in out.stderr
@@ -132,7 +166,8 @@ def test_handler_polls_its_iso_and_emits_emf_metrics(
 ) -> None:
     """The handler's live path, with the fetch layer answered from a recording (no network)."""
     from gridtape import aws
-    from producers import handler, http, poller
+    from producers import handler, http
+    from producers.poller import entry, loop
 
     env_name = f"lam{uuid.uuid4().hex[:6]}"
     names = config.Names(env=env_name, account=config.EMULATOR_ACCOUNT)
@@ -148,31 +183,42 @@ def test_handler_polls_its_iso_and_emits_emf_metrics(
     monkeypatch.setenv(config.ENV_ENDPOINT, moto_url)
     aws.client.cache_clear()
     poll_module(monkeypatch, "SPP", "tests.producers.fakes")
-    today = f"{datetime.now(UTC):%Y%m%d}"  # the live poll asks for today's file
+    today = f"{datetime.now(UTC):%Y%m%d}"  # the live poll asks for today's file, of today's intervals
+    rows = fakes.hour_rows(f"{datetime.now(UTC):%Y-%m-%d}", hour=0)
     rec = fakes.write_recordings(
         tmp_path,
         "SPP",
         [],
         {
-            ("lmp", today): (fakes.csv_body("lmp", fakes.hour_rows()), 200, "text/csv"),
+            ("lmp", today): (fakes.csv_body("lmp", rows), 200, "text/csv"),
             ("load", today): (b"<html>oops</html>", 200, "text/html"),
         },
     )
     # Live code path, but the transport answers from the recording instead of the network.
     monkeypatch.setattr(
-        poller, "live", lambda iso, rps, secrets=(): http.replay(http.Recordings.load(rec), lambda: datetime.now(UTC))
+        loop, "live", lambda iso, rps, secrets=(): http.replay(http.Recordings.load(rec), lambda: datetime.now(UTC))
     )
-    monkeypatch.setattr(poller, "_WARM", {})
+    monkeypatch.setattr(entry, "_WARM", {})
 
-    with pytest.raises(poller.PollFailed, match="SPP load"):  # the load feed is an HTML page
+    with pytest.raises(entry.PollFailed, match="SPP load"):  # the load feed is an HTML page
         handler.handler({}, LambdaContext())
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert emf, "no EMF metrics printed"
-    blob = emf[-1]
-    directive = blob["_aws"]["CloudWatchMetrics"][0]
-    assert directive["Namespace"] == "gridtape"
-    assert blob["iso"] == "SPP" and blob["service"] == "producers"
-    published = blob["TicksPublished"]
-    assert sum(published if isinstance(published, list) else [published]) == 24
+    by_feed = {(b.get("Iso"), b.get("Dataset")): b for b in emf}
+    assert set(by_feed) >= {("SPP", "lmp"), ("SPP", "load")}, emf
+    for (iso, _dataset), blob in by_feed.items():
+        if iso is None:
+            continue  # powertools' own cold-start metric
+        [directive] = blob["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "gridtape" and directive["Dimensions"] == [["Iso", "Dataset"]]
+        names = {m["Name"] for m in directive["Metrics"]}
+        assert names >= {"TicksParsed", "TicksPublished", "RowsQuarantined", "ResponsesQuarantined", "PollErrors"}
+
+    def value(iso_dataset: tuple[str, str], name: str) -> float:
+        v = by_feed[iso_dataset][name]
+        return float(sum(v) if isinstance(v, list) else v)
+
+    assert value(("SPP", "lmp"), "TicksPublished") == 24 and value(("SPP", "lmp"), "PollErrors") == 0
+    assert value(("SPP", "load"), "PollErrors") == 1 and value(("SPP", "load"), "ResponsesQuarantined") == 1
+    assert value(("SPP", "lmp"), "DataAgeSeconds") > 0
     assert len(res.stream_records()) == 24 and len(res.quarantined()) == 2
     aws.client.cache_clear()

@@ -5,7 +5,7 @@ through the iso_samples fixture, which skips when ../shared is absent)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,16 +13,17 @@ import pytest
 from gridtape.errors import SourceError
 from producers.base import Response
 from producers.ercot import ErcotSource, lmp, load
-from producers.recordings import synth
 from tests.producers.iso_contract import (
     RECORDINGS,
     Case,
     IsoContract,
     assert_contiguous,
     fetch_recorded,
+    malformed_tests,
     recorded,
     replay_polls,
 )
+from tools.recordings import synth
 
 SRC = ErcotSource()
 HUBS_ZONES = {"HB_HOUSTON", "HB_NORTH", "HB_SOUTH", "HB_WEST", "HB_HUBAVG", "LZ_HOUSTON", "LZ_NORTH", "LZ_WEST"}
@@ -37,10 +38,11 @@ def documents(report: str, day: str) -> list[Response]:
     """The doc list plus every recorded CSV document of `report` whose name carries `day`."""
     doc = json.loads((DIR / f"doclist_{report}.json").read_text())
     out = [listing(report)]
+    fetched = f"{datetime.strptime(day, '%Y%m%d') + timedelta(days=1):%Y-%m-%dT12:00:00Z}"  # the day after
     for entry in doc["ListDocsByRptTypeRes"]["DocumentList"]:
         d = entry["Document"]
         if d["FriendlyName"].endswith("_csv") and f"_{day}_" in d["FriendlyName"]:
-            out.append(recorded("ERCOT", f"{report}_{d['DocID']}.zip", "2025-11-03T12:00:00Z"))
+            out.append(recorded("ERCOT", f"{report}_{d['DocID']}.zip", fetched))
     return out
 
 
@@ -194,11 +196,22 @@ BAD_DOWNLOAD = {
     "empty body": b"",
     "truncated zip": first_download().body[:-40],
     "renamed column": rezip(lambda s: s.replace('"LMP"', '"Price"')),
-    "non-numeric price": rezip(lambda s: s.replace('","HB_HOUSTON","', '","HB_HOUSTON","x', 1)),
-    "bad repeated-hour flag": rezip(lambda s: s.replace('","N","', '","?","', 1)),
     "truncated csv": rezip(lambda s: s[: s.rindex(",")]),
     "xml instead of csv": synth.zip_bytes({"x.xml": b"<LMPs/>"}),
+    "a settlement point twice": rezip(lambda s: s + s.splitlines(True)[1]),
 }
+BAD_DOWNLOAD_ROW = {
+    "non-numeric price": rezip(lambda s: s.replace('","HB_HOUSTON","', '","HB_HOUSTON","x', 1)),
+    "bad repeated-hour flag": rezip(lambda s: s.replace('","N","HB_HOUSTON"', '","?","HB_HOUSTON"', 1)),
+}
+
+
+@pytest.mark.parametrize("body", BAD_DOWNLOAD_ROW.values(), ids=BAD_DOWNLOAD_ROW.keys())
+def test_one_bad_download_row_is_refused_alone(body: bytes) -> None:
+    good = first_download()
+    parsed = SRC.parse_rows("lmp", [NORMAL[0], Response(good.url, 200, body, {}, good.fetched_at)])
+    assert len(parsed.refused) == 1 and parsed.refused[0].url == good.url and "HB_HOUSTON" in parsed.refused[0].row
+    assert len(parsed.ticks) == len(SRC.parse("lmp", [NORMAL[0], good])) - 1
 
 
 @pytest.mark.parametrize("body", BAD_DOWNLOAD.values(), ids=BAD_DOWNLOAD.keys())
@@ -232,18 +245,17 @@ BAD_LOAD = {
     "empty body": b"",
     "truncated json": LOAD_NORMAL.body[: len(LOAD_NORMAL.body) // 2],
     "missing day": GOOD_LOAD.replace('"previousDay"', '"yesterday"').encode(),
+    "no load at all": GOOD_LOAD.replace('"systemLoad"', '"load"').encode(),
+}
+BAD_LOAD_ROW = {
     "non-numeric load": GOOD_LOAD.replace('"systemLoad": ', '"systemLoad": "n/a", "x": ', 1).encode(),
     "bad timestamp": GOOD_LOAD.replace('"timestamp": "2025-06-09 01:00:00-0500"', '"timestamp": "1 AM"').encode(),
-    "no load at all": GOOD_LOAD.replace('"systemLoad"', '"load"').encode(),
 }
 
 
-@pytest.mark.parametrize("body", BAD_LOAD.values(), ids=BAD_LOAD.keys())
-def test_bad_load_raises(body: bytes) -> None:
-    bad = Response(LOAD_NORMAL.url, 200, body, {}, LOAD_NORMAL.fetched_at)
-    with pytest.raises(SourceError) as err:
-        SRC.parse("load", [bad])
-    assert err.value.iso == "ERCOT" and err.value.url == load.URL
+test_one_bad_load_row_is_refused_alone, test_bad_load_raises = malformed_tests(
+    SRC, "load", LOAD_NORMAL, BAD_LOAD_ROW, BAD_LOAD
+)
 
 
 # -- real sample -------------------------------------------------------------------------------

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from gridtape.errors import SourceError
 from producers.base import Request, Response
 from producers.isone import COOKIE_PAGE, LMP_URL, LOAD_URL, LOCATION_TYPES, IsoneSource
 from tests.producers.iso_contract import (
     Case,
     IsoContract,
     assert_contiguous,
+    assert_row_refused,
     fetch_recorded,
+    malformed_tests,
     recorded,
     replay_polls,
+    source_error,
 )
 
 SRC = IsoneSource()
@@ -156,34 +158,43 @@ BAD_LMP = {
     "truncated (no trailer)": GOOD_LMP[: GOOD_LMP.rindex('"T"')].encode(),
     "cut mid row": GOOD_LMP[: GOOD_LMP.rindex('"T"') - 9].encode(),
     "renamed column": GOOD_LMP.replace('"Congestion Component"', '"Congestion"', 1).encode(),
+    "unknown record type": GOOD_LMP.replace('"C","Prices', '"X","Prices').encode(),
+}
+BAD_LMP_ROW = {
     "non-numeric price": GOOD_LMP.replace(',"HUB",', ',"HUB",x', 1).encode(),
     "bad time": GOOD_LMP.replace('"2025-06-10 14:35:00"', '"14:35"', 1).encode(),
-    "unknown record type": GOOD_LMP.replace('"C","Prices', '"X","Prices').encode(),
+    "components do not add up": GOOD_LMP.replace(',"HUB",', ',"HUB",1', 1).encode(),
 }
 
 
-@pytest.mark.parametrize("body", BAD_LMP.values(), ids=BAD_LMP.keys())
-def test_bad_lmp_raises(body: bytes) -> None:
-    with pytest.raises(SourceError) as err:
-        SRC.parse("lmp", [Response(LMP_NORMAL.url, 200, body, {}, LMP_NORMAL.fetched_at)])
-    assert err.value.iso == "ISONE" and err.value.url == LMP_URL + "?type=prelim" and "ISONE" in str(err.value)
+test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises = malformed_tests(
+    SRC, "lmp", LMP_NORMAL, BAD_LMP_ROW, BAD_LMP
+)
 
 
 GOOD_LOAD = LOAD_NORMAL.body.decode()
 BAD_LOAD = {
     "html page": b"<html><head></head></html>",
     "renamed column": GOOD_LOAD.replace('"Native Load"', '"Load"').encode(),
-    "non-numeric load": GOOD_LOAD.replace('00:00",', '00:00",x', 1).encode(),
     "truncated": GOOD_LOAD[: len(GOOD_LOAD) // 2].encode(),
     "time going backwards": GOOD_LOAD.replace('"2025-06-10 00:05:00"', '"2025-06-09 23:00:00"').encode(),
 }
 
 
+def test_one_bad_load_row_is_refused_alone() -> None:
+    assert_row_refused(SRC, "load", LOAD_NORMAL, GOOD_LOAD.replace('00:00",', '00:00",x', 1).encode())
+
+
+def test_load_after_an_outage_reads_every_day_since_the_cursor() -> None:
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+    days = [r.params["start"] for r in IsoneSource.data_requests("load", now, now - timedelta(hours=30))]
+    assert days == ["20250609", "20250610"]
+    assert [r.params["start"] for r in IsoneSource.data_requests("load", now, now - timedelta(hours=1))] == ["20250610"]
+
+
 @pytest.mark.parametrize("body", BAD_LOAD.values(), ids=BAD_LOAD.keys())
 def test_bad_load_raises(body: bytes) -> None:
-    with pytest.raises(SourceError) as err:
-        SRC.parse("load", [Response(LOAD_NORMAL.url, 200, body, {}, LOAD_NORMAL.fetched_at)])
-    assert err.value.iso == "ISONE" and LOAD_URL in err.value.url
+    assert LOAD_URL in source_error(SRC, "load", LOAD_NORMAL, body).url
 
 
 def test_real_location_list_types_and_names(iso_samples: Path) -> None:
@@ -206,3 +217,9 @@ def test_real_fall_load_sample_has_two_one_oclocks(iso_samples: Path) -> None:
     assert begins[1:3] == ["2024-11-03T01:00:00.000-04:00", "2024-11-03T01:00:00.000-05:00"]
     row = doc["HourlySystemLoads"]["HourlySystemLoad"][0]
     assert row["Load"] == pytest.approx(row["NativeLoad"] + row["ArdDemand"], abs=0.002)  # Load = native + ARD
+
+
+def test_a_load_day_file_without_data_rows_yet_is_not_an_error() -> None:
+    lines = GOOD_LOAD.splitlines(True)
+    empty = "".join(line for line in lines if not line.startswith('"D"')).encode()
+    assert SRC.parse("load", [Response(LOAD_NORMAL.url, 200, empty, {}, LOAD_NORMAL.fetched_at)]) == []

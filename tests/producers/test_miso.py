@@ -9,17 +9,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gridtape.errors import SourceError
+from gridtape import isos
 from producers.base import Response
-from producers.miso import HUBS, LMP_URL, LOAD_URL, MisoSource
+from producers.miso import LMP_URL, MisoSource
 from tests.producers.iso_contract import (
     Case,
     IsoContract,
     assert_contiguous,
+    malformed_tests,
     recorded,
     replay_polls,
 )
 
+HUBS = isos.get("MISO").hubs
 SRC = MisoSource()
 LMP_NORMAL = recorded("MISO", "fiveminexpost_current_20250610T1842.json", "2025-06-10T18:42:00Z")
 LMP_SPRING = recorded("MISO", "fiveminexpost_current_20250309T0807.json", "2025-03-09T08:07:00Z")
@@ -113,17 +115,19 @@ BAD_LMP = {
     "truncated json": LMP_NORMAL.body[:-30],
     "renamed column": _swap(LMP_NORMAL.body, '"MLC"', '"LOSS"'),
     "no data key": _swap(LMP_NORMAL.body, '"data"', '"rows"'),
-    "non-numeric price": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","x'),
     "short row": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB",', ""),
+}
+BAD_LMP_ROW = {
+    "non-numeric price": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","x'),
     "bad interval": _swap(LMP_NORMAL.body, "2025-06-10T13:35:00", "6/10/2025 1:35 PM"),
+    "absurd price": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","9e9'),
+    "control character in name": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB"', '"ARKANSAS\\u0007.HUB"'),
 }
 
 
-@pytest.mark.parametrize("body", BAD_LMP.values(), ids=BAD_LMP.keys())
-def test_bad_lmp_raises(body: bytes) -> None:
-    with pytest.raises(SourceError) as err:
-        SRC.parse("lmp", [Response(LMP_URL, 200, body, {}, LMP_NORMAL.fetched_at)])
-    assert err.value.iso == "MISO" and err.value.url == LMP_URL and LMP_URL in str(err.value)
+test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises = malformed_tests(
+    SRC, "lmp", LMP_NORMAL, BAD_LMP_ROW, BAD_LMP
+)
 
 
 BAD_LOAD = {
@@ -132,13 +136,64 @@ BAD_LOAD = {
     "truncated json": LOAD_NORMAL.body[: len(LOAD_NORMAL.body) // 2],
     "renamed section": _swap(LOAD_NORMAL.body, "FiveMinTotalLoad", "FiveMinLoad"),
     "bad refid": _swap(LOAD_NORMAL.body, "10-Jun-2025 - Interval", "Interval"),
+}
+BAD_LOAD_ROW = {
     "non-numeric load": _swap(LOAD_NORMAL.body, '"Time":"00:00","Value":"', '"Time":"00:00","Value":"~'),
     "bad time": _swap(LOAD_NORMAL.body, '"Time":"00:05"', '"Time":"12:05 AM"'),
+    "negative load": _swap(LOAD_NORMAL.body, '"Time":"00:00","Value":"', '"Time":"00:00","Value":"-'),
+    "off the grid": _swap(LOAD_NORMAL.body, '"Time":"00:05"', '"Time":"00:07"'),
 }
 
 
-@pytest.mark.parametrize("body", BAD_LOAD.values(), ids=BAD_LOAD.keys())
-def test_bad_load_raises(body: bytes) -> None:
-    with pytest.raises(SourceError) as err:
-        SRC.parse("load", [Response(LOAD_URL, 200, body, {}, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))])
-    assert err.value.iso == "MISO" and err.value.url == LOAD_URL
+test_one_bad_load_row_is_refused_alone, test_bad_load_raises = malformed_tests(
+    SRC, "load", LOAD_NORMAL, BAD_LOAD_ROW, BAD_LOAD
+)
+
+
+def test_a_three_hour_gap_is_healed_from_the_rolling_feed() -> None:
+    from datetime import timedelta
+
+    from producers import http
+    from producers.miso import LMP_ROLLING_URL
+    from tests.producers.iso_contract import RECORDINGS, replay_layer
+
+    now = datetime(2025, 11, 2, 20, 7, tzinfo=UTC)  # 15:07 EST
+    since = now - timedelta(hours=3, minutes=2)  # the cursor: end of 17:00-17:05Z
+    rolling = http.RecordedResponse(LMP_ROLLING_URL, {}, RECORDINGS / "miso" / "rolling_20251102.json", 200, {})
+    layer = replay_layer("MISO", extra=[rolling], now=now)
+    responses = SRC.fetch("lmp", layer, now, since)
+    assert [r.url for r in responses] == [LMP_ROLLING_URL] and not layer.transport.unmatched
+    ticks = SRC.parse("lmp", responses)
+    for hub in HUBS:
+        starts = {t["interval_start"] for t in ticks if t["location"] == hub}
+        missing = [since + timedelta(minutes=5 * k) for k in range(36)]  # 17:05 .. 19:60, every interval
+        assert {f"{m:%Y-%m-%dT%H:%M:%SZ}" for m in missing} <= starts, hub
+
+
+def test_fetch_reads_the_newest_interval_normally_and_yesterday_too_after_midnight() -> None:
+    from datetime import timedelta
+
+    from producers.base import Request
+    from producers.miso import LMP_PREVIOUS_URL, LMP_ROLLING_URL
+
+    asked: list[str] = []
+
+    class Http:
+        def get(self, request: Request) -> Response:
+            asked.append(request.url)
+            return Response(request.url, 200, b"{}", {}, now)
+
+    now = datetime(2025, 6, 10, 6, 7, tzinfo=UTC)  # 01:07 EST
+    SRC.fetch("lmp", Http(), now, None)
+    SRC.fetch("lmp", Http(), now, now - timedelta(minutes=7))
+    assert asked == [LMP_URL, LMP_URL]
+    SRC.fetch("lmp", Http(), now, now - timedelta(hours=3))
+    assert asked[2:] == [LMP_PREVIOUS_URL, LMP_ROLLING_URL]
+
+    class Down(Http):
+        def get(self, request: Request) -> Response:
+            asked.append(request.url)
+            return Response(request.url, 404 if request.url == LMP_ROLLING_URL else 200, b"{}", {}, now)
+
+    got = SRC.fetch("lmp", Down(), now, now - timedelta(hours=3))
+    assert [r.url for r in got] == [LMP_PREVIOUS_URL, LMP_URL]  # the newest interval still goes out

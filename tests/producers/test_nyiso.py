@@ -4,7 +4,7 @@ input, the fetch path against the manifest, and the real pyiso files in ../share
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,10 @@ LMP_JUNE = [
     recorded("20250610realtime_zone.csv", lmp_day_url(day(2025, 6, 10)), JUNE),
 ]
 LMP_FALL = recorded("20251102realtime_zone.csv", lmp_day_url(day(2025, 11, 2)))
-LMP_SPRING = recorded("20250309realtime_zone.csv", lmp_day_url(day(2025, 3, 9)))
+SPRING_FETCHED = datetime(2025, 3, 10, 4, 3, tzinfo=UTC)
+LMP_SPRING = recorded("20250309realtime_zone.csv", lmp_day_url(day(2025, 3, 9)), SPRING_FETCHED)
 PAL_FALL = recorded("20251102pal.csv", pal_day_url(day(2025, 11, 2)))
-PAL_SPRING = recorded("20250309pal.csv", pal_day_url(day(2025, 3, 9)))
+PAL_SPRING = recorded("20250309pal.csv", pal_day_url(day(2025, 3, 9)), SPRING_FETCHED)
 ZONES = {"CAPITL", "CENTRL", "DUNWOD", "GENESE", "HUD VL", "LONGIL", "MHK VL", "MILLWD", "N.Y.C.", "NORTH", "WEST"}
 PROXIES = {"H Q", "NPX", "O H", "PJM"}
 
@@ -253,3 +254,15 @@ def test_real_pal_file(iso_samples: Path) -> None:
     assert ticks_by[("NYISO", "2017-11-22T05:00:00Z")]["load_mw"] == pytest.approx(
         1140.5 + 1581.8 + 557.8 + 951.5 + 977.7 + 1798.3 + 730.3 + 235.6 + 4776.8 + 454.8 + 1635.7
     )
+
+
+def test_after_an_outage_every_day_file_since_the_cursor_is_read() -> None:
+    http = AskedHttp()
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+    got = SOURCE.fetch("load", http, now, datetime(2025, 6, 8, 23, 0, tzinfo=UTC))  # 19:00 EDT on the 8th
+    assert http.asked == [pal_day_url(day(2025, 6, d)) for d in (8, 9, 10)]
+    assert got == []  # catch-up days not there are left to backfill; today's not begun yet either
+    http = AskedHttp()
+    SOURCE.fetch("lmp", http, now, now - timedelta(days=30))
+    assert http.asked[1:] == [lmp_day_url(day(2025, 6, d)) for d in (7, 8, 9, 10)]  # at most MAX_CATCHUP_DAYS
+    assert all(url.startswith("https://") for url in http.asked)

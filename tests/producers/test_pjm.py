@@ -4,9 +4,10 @@ malformed input, and the real Data Miner captures in ../shared."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -257,3 +258,74 @@ def test_real_envelope_has_no_next_link(iso_samples: Path) -> None:
 
     responses = SOURCE.fetch("lmp", Once(), datetime(2024, 9, 3, 4, tzinfo=UTC))
     assert len(responses) == 1  # 578 items of totalRows 578: one page
+
+
+class KeyWatchingHttp(PagedHttp):
+    """Pages whose next link points wherever the test says; records where the key went."""
+
+    def __init__(self, next_href: str) -> None:
+        super().__init__()
+        self.next_href = next_href
+        self.keyed_hosts: list[str] = []
+
+    def get(self, request: Request) -> Response:
+        if request.headers.get("Ocp-Apim-Subscription-Key"):
+            self.keyed_hosts.append(urlsplit(request.url).netloc)
+        if request.url != LMP_URL:
+            raise AssertionError(f"asked {request.url}")
+        resp = super().get(request)
+        doc = json.loads(resp.body)
+        doc["links"][1]["href"] = self.next_href
+        return Response(resp.url, 200, json.dumps(doc).encode(), {}, resp.fetched_at)
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://evil.example/api/v1/rt_unverified_fivemin_lmps?startRow=2",
+        "http://api.pjm.com/api/v1/rt_unverified_fivemin_lmps?startRow=2",
+        "https://api.pjm.com.evil.example/x",
+        "https://user@evil.example/x",
+    ],
+)
+def test_a_next_link_off_pjms_api_host_is_refused_and_the_key_never_leaves(href: str) -> None:
+    http = KeyWatchingHttp(href)
+    with pytest.raises(SourceError, match=r"leaves https://api\.pjm\.com"):
+        SOURCE.fetch("lmp", http, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))
+    assert http.keyed_hosts == ["api.pjm.com"]
+
+
+def test_utc_and_ept_fields_must_name_the_same_instant() -> None:
+    good = item("2025-11-02T06:00:00", 1, "PJM-RTO", 20.0) | {"datetime_beginning_ept": "2025-11-02T01:00:00"}
+    wrong = item("2025-11-02T06:05:00", 1, "PJM-RTO", 20.0) | {"datetime_beginning_ept": "2025-11-02T02:05:00"}
+    other = item("2025-11-02T05:05:00", 1, "PJM-RTO", 20.0) | {"datetime_beginning_ept": "2025-11-02T01:05:00"}
+    fill = [item(f"2025-11-02T04:{m:02d}:00", 1, "PJM-RTO", 20.0) for m in range(0, 60, 5)]
+    doc = {"items": [good, wrong, other, *fill], "totalRows": 15}
+    at = datetime(2025, 11, 2, 6, 30, tzinfo=UTC)
+    parsed = SOURCE.parse_rows("lmp", [Response(LMP_URL, 200, json.dumps(doc).encode(), {}, at)])
+    assert [r.reason for r in parsed.refused] == [
+        "datetime_beginning_utc 2025-11-02T06:05:00 and datetime_beginning_ept 2025-11-02T02:05:00 "
+        "name different instants"
+    ]
+    starts = {t["interval_start"] for t in parsed.ticks}
+    assert {"2025-11-02T06:00:00Z", "2025-11-02T05:05:00Z"} <= starts  # 01:00 EST and 01:05 EDT: both agree
+
+
+def test_after_an_outage_the_window_reaches_back_to_the_cursor() -> None:
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+    assert SOURCE.request("lmp", now, now - timedelta(minutes=30)).params["datetime_beginning_utc"] == (
+        "2025-06-10T17:40to2025-06-10T18:40"
+    )
+    assert SOURCE.request("lmp", now, datetime(2025, 6, 10, 15, 5, tzinfo=UTC)).params["datetime_beginning_utc"] == (
+        "2025-06-10T15:05to2025-06-10T18:40"
+    )
+    assert SOURCE.request("load", now, now - timedelta(days=9)).params["datetime_beginning_utc"] == (
+        "2025-06-09T18:40to2025-06-10T18:40"
+    )
+
+
+def test_hub_ids_name_exactly_the_iso_tables_hubs() -> None:
+    from gridtape import isos
+    from producers.pjm import HUB_IDS
+
+    assert set(HUB_IDS) == set(isos.get("PJM").hubs) == HUBS

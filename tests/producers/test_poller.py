@@ -17,10 +17,10 @@ from gridtape.errors import SourceError
 from producers import poller, registry
 from producers.http import Recordings, replay
 from producers.poller import MemoryMetrics, check, plan, poll, poll_replay
-from producers.state import content_hash
+from producers.state import Published, content_hash
 from tests.producers import fakes
 from tests.producers.conftest import Resources, clients, poll_module
-from tests.producers.test_publish import FailInjector
+from tests.test_kinesis_io import PutSpy
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "producers" / "recordings"
 
@@ -54,22 +54,23 @@ def keys(records: list[dict[str, Any]]) -> Counter[tuple[str, ...]]:
 
 def test_plan_splits_new_revised_unchanged() -> None:
     ticks = fakes.FakeSource().parse("lmp", [resp(fakes.csv_body("lmp", fakes.hour_rows()))])
-    published = {contract.natural_key(t): content_hash(t) for t in ticks[:10]}
-    published[contract.natural_key(ticks[0])] = "an older value"
+    published = {contract.natural_key(t): Published(content_hash(t), 2) for t in ticks[:10]}
+    published[contract.natural_key(ticks[0])] = Published("an older value", 3)
     p = plan(ticks, published)
     assert len(p.new) == 14 and len(p.revised) == 1 and p.unchanged == 9
-    assert p.revised[0] is ticks[0]
+    assert p.revised[0] == dict(ticks[0], revision=4)  # the last published revision + 1
+    assert {t["revision"] for t in p.new} == {0}
+    assert ticks[0]["revision"] is None  # the parser's tick is not touched
 
 
-def test_check_rejects_the_whole_parse_for_one_bad_tick() -> None:
+def test_check_refuses_conflicting_ticks_and_ticks_of_another_feed() -> None:
     ticks = fakes.FakeSource().parse("lmp", [resp(fakes.csv_body("lmp", fakes.hour_rows()))])
-    assert len(check("SPP", "lmp", "u", [*ticks, dict(ticks[0])])) == len(ticks)  # exact duplicate: collapsed
-    conflicting = dict(ticks[0], lmp=999.0)
-    with pytest.raises(SourceError, match="two different values"):
-        check("SPP", "lmp", "u", [*ticks, conflicting])
-    with pytest.raises(SourceError, match="breaks the contract"):
-        check("SPP", "lmp", "u", [*ticks, dict(ticks[1], interval_start="2025-06-10 18:00")])
-    with pytest.raises(SourceError, match="not SPP lmp"):
+    same = check("SPP", "lmp", "u", [*ticks, dict(ticks[0])])
+    assert len(same.ticks) == len(ticks) and same.refused == []  # exact duplicate: collapsed
+    conflicting = check("SPP", "lmp", "u", [*ticks, dict(ticks[0], lmp=999.0)])
+    assert len(conflicting.ticks) == len(ticks) - 1  # neither value of that interval goes out
+    assert [r.reason.startswith("two different values") for r in conflicting.refused] == [True, True]
+    with pytest.raises(SourceError, match="not SPP lmp"):  # a module bug: the whole parse goes
         check("SPP", "lmp", "u", [dict(ticks[1], iso="MISO")])
 
 
@@ -93,7 +94,8 @@ def test_replay_publishes_every_tick_once_and_again_nothing(
     assert sum(s.published for s in first) == 2 * (24 + 12 + 24)
     on_stream = resources.stream_records()
     assert len(on_stream) == 120 and set(keys(on_stream).values()) == {1}
-    assert metrics.total("TicksPublished") == 120 and metrics.total("PollSucceeded") == 6
+    assert metrics.total("TicksPublished") == 120 and metrics.total("PollErrors") == 0
+    assert {r["revision"] for r in on_stream} == {0}
     # ingested_at comes from the replayed poll's own clock, not today's
     assert {r["ingested_at"] for r in on_stream} == {"2025-06-10T19:01:00Z", "2025-06-11T19:01:00Z"}
 
@@ -116,7 +118,7 @@ def test_revised_fixture_publishes_only_the_revision(resources: Resources, tmp_p
     on_stream = resources.stream_records()
     assert len(on_stream) == 61
     versions = [r for r in on_stream if r["location"] == rows[3][0] and r["interval_start"] == rows[3][1]]
-    assert sorted(v["lmp"] for v in versions) == [-12.5, original]
+    assert sorted((v["revision"], v["lmp"]) for v in versions) == [(0, original), (1, -12.5)]
 
 
 def test_partial_failure_exhausted_then_next_poll_completes_exactly_once(
@@ -133,7 +135,7 @@ def test_partial_failure_exhausted_then_next_poll_completes_exactly_once(
 
         return {i for i, r in enumerate(records) if key(r) in poison}
 
-    FailInjector(flaky, always_fail)  # the same three ticks fail on every attempt
+    PutSpy(flaky, always_fail)  # the same three ticks fail on every attempt
     first = poll_replay(tmp_path, ["SPP"], resources.sinks(kinesis=flaky, max_attempts=3))
     assert [s.status for s in first] == ["failed"] * 3
     assert all("1 record(s) unsent" in (s.error or "") for s in first)
@@ -151,7 +153,7 @@ def test_partial_failure_recovered_by_retries_delivers_each_once(
 ) -> None:
     two_day_recordings(tmp_path)
     flaky = clients(resources.url)["kinesis"]
-    FailInjector(flaky, lambda call, rs: set(range(0, len(rs), 2)) if call % 2 == 0 else set())
+    PutSpy(flaky, lambda call, rs: set(range(0, len(rs), 2)) if call % 2 == 0 else set())
     summaries = poll_replay(tmp_path, ["SPP"], resources.sinks(kinesis=flaky))
     assert [s.status for s in summaries] == ["published"] * 3
     on_stream = resources.stream_records()
@@ -183,12 +185,15 @@ def test_not_modified_publishes_nothing_and_skips_parsing(resources: Resources, 
     assert len(resources.stream_records()) == 24
 
 
-def test_a_held_lease_skips_without_publishing(resources: Resources, tmp_path: Path, fake_isos: None) -> None:
+def test_a_held_lease_is_busy_without_fetching_or_publishing(
+    resources: Resources, tmp_path: Path, fake_isos: None
+) -> None:
     two_day_recordings(tmp_path)
     sinks = resources.sinks()
     assert sinks.state.acquire_lease("SPP", "lmp")  # another poller is mid-run
     summaries = poll_replay(tmp_path, ["SPP"], sinks)
-    assert [s.status for s in summaries] == ["skipped", "published", "skipped"]
+    assert [(s.status, s.responses) for s in summaries] == [("busy", 0), ("published", 1), ("busy", 0)]
+    assert all(s.ok for s in summaries)  # another poller is doing it: not a failure
     assert {r["dataset"] for r in resources.stream_records()} == {"load"}
 
 
@@ -201,27 +206,24 @@ def test_missing_recordings_and_broken_module_are_contained(
     summaries = poll_replay(tmp_path, ["MISO", "NYISO", "SPP"], resources.sinks())
     by_iso = {s.iso: s for s in summaries}
     assert by_iso["MISO"].status == "failed" and "no_such_module" in (by_iso["MISO"].error or "")
-    assert by_iso["NYISO"].status == "skipped" and "no recordings" in (by_iso["NYISO"].error or "")
+    assert by_iso["NYISO"].status == "no_recordings" and "no recordings" in (by_iso["NYISO"].error or "")
     assert [s.status for s in summaries if s.iso == "SPP"] == ["published"] * 3
     assert {r["iso"] for r in resources.stream_records()} == {"SPP"}
 
 
 def test_live_poll_without_pjm_key_skips_pjm_with_one_line(
-    resources: Resources, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    resources: Resources, caplog: pytest.LogCaptureFixture, pjm_without_key: None
 ) -> None:
-
-    monkeypatch.delenv(isos.get("PJM").api_key.env, raising=False)
-    monkeypatch.delenv(isos.get("PJM").api_key.secret_env, raising=False)
-
-    class Pjm(fakes.FakeSource):
-        iso = "PJM"
-
-    monkeypatch.setattr(registry, "source_class", lambda iso: Pjm)
     live = poller.LivePoller(["PJM"], resources.sinks())
     with caplog.at_level(logging.WARNING, logger="producers.poller"):
         first = live.poll_once()
         second = live.poll_once()
-    assert [s.status for s in first + second] == ["skipped", "skipped"]
+    # a missing key is a failure of every dataset, counted each time, logged once
+    assert [(s.dataset, s.status, s.failed) for s in first + second] == [
+        ("lmp", "skipped", True),
+        ("load", "skipped", True),
+    ] * 2
+    assert live.sinks.metrics.total("PollSkipped", "PJM") == 4  # type: ignore[attr-defined]
     lines = [r.getMessage() for r in caplog.records if "PJM" in r.getMessage()]
     assert len(lines) == 1 and "PJM_API_KEY" in lines[0] and "PJM_API_KEY_SECRET_ID" in lines[0]
 
@@ -275,14 +277,14 @@ def test_live_loop_is_bounded_and_respects_each_isos_poll_interval(
     import threading
 
     from producers import http as fetch
+    from producers.poller import loop
 
-    today = f"{datetime.now(UTC):%Y%m%d}"  # the live poll asks for today's file
-    rec = fakes.write_recordings(
-        tmp_path, "SPP", [], {("lmp", today): (fakes.csv_body("lmp", fakes.hour_rows()), 200, "text/csv")}
-    )
+    today = f"{datetime.now(UTC):%Y%m%d}"  # the live poll asks for today's file, of today's intervals
+    rows = fakes.hour_rows(f"{datetime.now(UTC):%Y-%m-%d}", hour=0)
+    rec = fakes.write_recordings(tmp_path, "SPP", [], {("lmp", today): (fakes.csv_body("lmp", rows), 200, "text/csv")})
     # the live code path, with the transport answering from a recording instead of the network
     monkeypatch.setattr(
-        poller, "live", lambda iso, rps, secrets=(): fetch.replay(Recordings.load(rec), lambda: datetime.now(UTC))
+        loop, "live", lambda iso, rps, secrets=(): fetch.replay(Recordings.load(rec), lambda: datetime.now(UTC))
     )
     cycles: list[list[poller.PollSummary]] = []
     live = poller.LivePoller(["SPP"], resources.sinks())

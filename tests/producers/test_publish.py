@@ -7,17 +7,17 @@ them) and put back into the response as failed entries, exactly as Kinesis repor
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from gridtape import contract
 from producers import publish
 from producers.publish import KinesisPublisher, PublishError
 from tests.producers.conftest import Resources, clients
+from tests.test_kinesis_io import PutSpy
 
 T0 = datetime(2025, 6, 10, 18, 0, tzinfo=UTC)
 
@@ -42,51 +42,6 @@ def ticks(n: int, iso: str = "CAISO") -> list[dict[str, Any]]:
             )
         )
     return out
-
-
-class FailInjector:
-    """Fails the entries `choose(call number, request entries)` picks (indexes) in each
-    PutRecords call of `client`."""
-
-    def __init__(
-        self,
-        client: Any,
-        choose: Callable[[int, list[dict[str, Any]]], set[int]],
-        code: str = "ProvisionedThroughputExceededException",
-    ) -> None:
-        self.calls = 0
-        self.sent: list[int] = []  # entries per call, as the emulator received them
-        self.choose = choose
-        self.code = code
-        client.meta.events.register("provide-client-params.kinesis.PutRecords", self._before)
-        client.meta.events.register("before-call.kinesis.PutRecords", self._short_circuit)
-        client.meta.events.register("after-call.kinesis.PutRecords", self._after)
-
-    def _before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        records = params["Records"]
-        failing = {i for i in self.choose(self.calls, records) if i < len(records)}
-        self.calls += 1
-        context["failing"] = sorted(failing)
-        context["total"] = len(records)
-        kept = [r for i, r in enumerate(records) if i not in failing]
-        context["all_fail"] = not kept
-        if kept:  # an empty request is invalid; when all fail, nothing is sent (see _short_circuit)
-            params["Records"] = kept
-        self.sent.append(len(kept))
-
-    def _short_circuit(self, context: dict[str, Any], **_: Any) -> Any:
-        if context.get("all_fail"):
-            return AWSResponse("http://injected", 200, {}, None), {"FailedRecordCount": 0, "Records": []}
-        return None
-
-    def _after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        ok = iter(parsed.get("Records", []))
-        failing = set(context.get("failing", []))
-        parsed["Records"] = [
-            {"ErrorCode": self.code, "ErrorMessage": "Rate exceeded for shard (injected)"} if i in failing else next(ok)
-            for i in range(context.get("total", 0))
-        ]
-        parsed["FailedRecordCount"] = len(failing)
 
 
 def test_batches_respect_count_and_byte_limits() -> None:
@@ -126,7 +81,7 @@ def test_publishes_every_record_once(resources: Resources) -> None:
 def test_partial_failure_retries_only_failed_entries_and_delivers_each_once(resources: Resources) -> None:
     client = clients(resources.url)["kinesis"]
     # first call of each batch: every 3rd entry fails; the retry of those: the first one fails again
-    injector = FailInjector(
+    injector = PutSpy(
         client, lambda call, rs: set(range(0, len(rs), 3)) if call in (0, 3) else ({0} if call == 1 else set())
     )
     records = ticks(700)
@@ -137,7 +92,7 @@ def test_partial_failure_retries_only_failed_entries_and_delivers_each_once(reso
 
     assert result.delivered == 700
     # batch 1 (500): 500 -> 167 failed -> 1 failed -> done; batch 2 (200): 200 -> 67 failed -> done
-    assert injector.sent == [500 - 167, 167 - 1, 1, 200 - 67, 67]
+    assert [len(s) for s in injector.sent] == [500 - 167, 167 - 1, 1, 200 - 67, 67]
     assert len(sleeps) == 3  # backoff before each retry, none before first sends
     on_stream = resources.stream_records()
     keys = Counter(contract.natural_key(r) for r in on_stream)
@@ -147,7 +102,7 @@ def test_partial_failure_retries_only_failed_entries_and_delivers_each_once(reso
 
 def test_exhausted_retries_raise_and_report_only_delivered(resources: Resources) -> None:
     client = clients(resources.url)["kinesis"]
-    FailInjector(client, lambda call, rs: {0, 1}, code="InternalFailure")  # the same 2 fail forever
+    PutSpy(client, lambda call, rs: {0, 1}, code="InternalFailure")  # the same 2 fail forever
     records = ticks(10)
     delivered: list[Mapping[str, Any]] = []
     with pytest.raises(PublishError) as err:

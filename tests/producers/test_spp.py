@@ -5,6 +5,7 @@ files in ../shared (including the real 0-byte one)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,22 +21,16 @@ from tests.producers.iso_contract import (
     Case,
     IsoContract,
     assert_contiguous,
+    fetch_recorded,
     recorded,
     replay_polls,
 )
+from tools.recordings.generate_spp import ends
 
 REC = RECORDINGS / "spp"
 MANIFEST = json.loads((REC / "manifest.json").read_text())
 HUBS = {"SPPNORTH_HUB", "SPPSOUTH_HUB", "KCPL_GMOC_HUB"}
 ZONES = {"KCPL_KCPL", "GRDA_GRDA", "NPPD_NPPD", "EDE_EDE", "LES_LES"}
-
-
-def ends(first: datetime, last: datetime) -> list[datetime]:
-    out, t = [], first
-    while t <= last:
-        out.append(t)
-        t += timedelta(minutes=5)
-    return out
 
 
 def interval_files(times: list[datetime], fetched_at: str) -> list[Response]:
@@ -288,3 +283,49 @@ def test_real_empty_interval_file_raises(iso_samples: Path) -> None:
     with pytest.raises(SourceError) as err:
         SOURCE.parse("lmp", [real(iso_samples, "0840"), Response(url, 200, body, {}, datetime.now(UTC))])
     assert err.value.url == url and "empty body" in str(err.value) and "SPP" in str(err.value)
+
+
+def test_a_three_hour_gap_is_healed_file_by_file() -> None:
+    from producers import http
+    from producers.spp import interval_path
+    from tests.producers.iso_contract import replay_layer
+
+    latest_end = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)  # 06:00 CST
+    since = latest_end - timedelta(hours=3)
+    now = latest_end + timedelta(minutes=1, seconds=30)
+    layer = replay_layer("SPP", now=now)
+    file = next(
+        r.path for r in layer.transport.recordings.responses if r.params.get("path") == interval_path(latest_end)
+    )
+    latest = http.RecordedResponse(LMP_URL, {"path": LATEST_PATH}, file, 200, {})
+    layer = replay_layer("SPP", keep=lambda r: r.params.get("path") != LATEST_PATH, extra=[latest], now=now)
+    responses = SOURCE.fetch("lmp", layer, now, since)
+    assert not layer.transport.unmatched and len(responses) == 35 + 1  # the gap's files, then the latest
+    ticks = SOURCE.parse("lmp", responses)
+    ends = {t["interval_end"] for t in ticks if t["location"] == "SPPNORTH_HUB"}
+    assert ends == {f"{since + timedelta(minutes=5 * k):%Y-%m-%dT%H:%M:%SZ}" for k in range(1, 37)}
+
+
+def test_a_gap_longer_than_a_poll_can_read_is_read_oldest_first_without_the_latest() -> None:
+    from producers.spp import CATCHUP_PER_POLL, MAX_CATCHUP, interval_path, missing_ends
+
+    end = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
+    assert missing_ends(end, None) == [end - timedelta(minutes=m) for m in (15, 10, 5)]
+    assert missing_ends(end, end - timedelta(minutes=10)) == missing_ends(end, None)
+    far = missing_ends(end, end - timedelta(days=3))
+    assert far[0] == end - MAX_CATCHUP and len(far) == CATCHUP_PER_POLL  # the next poll goes on from far[-1]
+    since = datetime(2025, 11, 1, 7, 5, tzinfo=UTC)  # a day behind the latest file (ends 07:05Z)
+    gap = tuple(interval_path(since + timedelta(minutes=5 * k)) for k in range(1, CATCHUP_PER_POLL + 1))
+    http = FakeHttp((REC / "RTBM-LMP-SL-202511020105d.csv").read_bytes(), missing=gap)
+    responses = SOURCE.fetch("lmp", http, datetime(2025, 11, 2, 7, 6, tzinfo=UTC), since)
+    assert http.asked[1:] == list(gap)
+    assert responses == []  # none posted here, and the latest file waits until the gap is read
+
+
+def test_a_row_whose_interval_and_gmt_time_disagree_is_refused() -> None:
+    good = fetch_recorded(SOURCE, "lmp", "2026-06-10T18:42:30Z")[-1]
+    text = good.body.decode()
+    first = next(line for line in text.splitlines() if ",SPPNORTH_HUB," in line)
+    wrong = first.replace("06/10/2026 13:", "06/10/2026 12:", 1)  # Interval an hour off its GMTIntervalEnd
+    parsed = SOURCE.parse_rows("lmp", [replace(good, body=text.replace(first, wrong, 1).encode())])
+    assert len(parsed.refused) == 1 and "disagree" in parsed.refused[0].reason

@@ -142,3 +142,58 @@ def test_kernel_matches_the_reference_without_spark() -> None:
         got.append(rec)
     want, _ = reference.volatility([ticks], windows, emit_all=True)
     reference.assert_matches(got, want)
+
+
+def _random_obs(rng: np.random.Generator, n: int, locations: int = 4, intervals: int = 40) -> np.ndarray:
+    obs = np.empty(n, dtype=stats.OBS)
+    obs["k"] = rng.integers(0, locations, n)
+    obs["t"] = rng.integers(-intervals, intervals, n) * 300_000_000 + rng.choice([0, 0, 60_000_000, 1], n)
+    obs["rev"], obs["pub"], obs["ing"] = rng.integers(-1, 3, n), rng.integers(0, 3, n), rng.integers(0, 3, n)
+    obs["p"] = rng.choice([30.0, -4.5, 0.0, 1e300, np.nan, 12.25], n) + rng.integers(0, 3, n)
+    return obs
+
+
+def test_windows_due_in_a_range_are_those_of_all_windows_ending_there() -> None:
+    """window_stats(after, upto) enumerates only the windows ending in (after, upto]: the same
+    windows, with the same statistics, as every window's filtered."""
+    rng = np.random.default_rng(5)
+    for i in range(300):
+        obs = stats.latest_revisions(_random_obs(rng, int(rng.integers(1, 60))))
+        if not len(obs):
+            continue
+        specs = ((stats.WindowSpec(60, 5), stats.WindowSpec(1440, 60)), (stats.WindowSpec(15, 15),))[i % 2]
+        every = stats.window_stats(obs, specs, stats.NEVER, stats.ALWAYS)
+        after, upto = sorted(int(x) * 60_000_000 for x in rng.integers(-300, 300, 2))
+        due = (every["window_end"] > after) & (every["window_end"] <= upto)
+        got = stats.window_stats(obs, specs, after, upto)
+        for name, values in every.items():  # floats to rounding: a row's padded width varies per call
+            np.testing.assert_allclose(got.get(name, values[:0]), values[due], rtol=1e-12, err_msg=name)
+
+
+def test_merging_new_ticks_is_latest_revisions_of_all() -> None:
+    rng = np.random.default_rng(6)
+    for _ in range(500):
+        old = stats.latest_revisions(_random_obs(rng, int(rng.integers(0, 80))))
+        new = _random_obs(rng, int(rng.integers(0, 30)))
+        want = stats.latest_revisions(np.concatenate((old, new)))
+        assert stats.merge_revisions(old, new).tobytes() == want.tobytes()
+
+
+def test_packed_state_keeps_what_a_later_batch_can_change() -> None:
+    """Observations before the watermark lose their revision and clocks in the state (a tick for
+    them is late from the next batch on); merging on-time ticks gives the same observations."""
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        obs = stats.latest_revisions(_random_obs(rng, int(rng.integers(0, 80))))
+        watermark = int(rng.integers(-45, 45)) * 300_000_000
+        n_open = int((obs["t"] >= watermark).sum())
+        back = stats.unpack(stats.pack(obs, watermark), len(obs), n_open)
+        for name in ("k", "t", "p"):
+            assert np.array_equal(back[name], obs[name])
+        on_time = _random_obs(rng, int(rng.integers(0, 30)))
+        on_time = on_time[on_time["t"] >= watermark]
+        got, want = stats.merge_revisions(back, on_time), stats.merge_revisions(obs, on_time)
+        for name in ("k", "t", "p"):
+            assert np.array_equal(got[name], want[name])
+        still_open = want["t"] >= watermark
+        assert got[still_open].tobytes() == want[still_open].tobytes()

@@ -14,8 +14,10 @@
 
 CREATE EXTERNAL SCHEMA IF NOT EXISTS kds FROM KINESIS IAM_ROLE default;
 
--- Every record is kept: one that is not JSON has payload NULL and its bytes in
--- failed_payload (CAN_JSON_PARSE guards JSON_PARSE, which would fail the refresh).
+-- One materialized view per stream, this SELECT over each: redshift_objects() stamps
+-- analytics_stream (FROM kds."analytics") from this one. Every record is kept: one that is not
+-- JSON has payload NULL and its bytes in failed_payload (CAN_JSON_PARSE guards JSON_PARSE,
+-- which would fail the refresh).
 CREATE MATERIALIZED VIEW ticks_stream AUTO REFRESH YES AS
 SELECT
     approximate_arrival_timestamp,
@@ -26,17 +28,6 @@ SELECT
     CASE WHEN CAN_JSON_PARSE(kinesis_data) THEN JSON_PARSE(kinesis_data) ELSE NULL END AS payload,
     CASE WHEN NOT CAN_JSON_PARSE(kinesis_data) THEN kinesis_data ELSE NULL END AS failed_payload
 FROM kds."ticks";
-
-CREATE MATERIALIZED VIEW analytics_stream AUTO REFRESH YES AS
-SELECT
-    approximate_arrival_timestamp,
-    partition_key,
-    shard_id,
-    sequence_number,
-    refresh_time,
-    CASE WHEN CAN_JSON_PARSE(kinesis_data) THEN JSON_PARSE(kinesis_data) ELSE NULL END AS payload,
-    CASE WHEN NOT CAN_JSON_PARSE(kinesis_data) THEN kinesis_data ELSE NULL END AS failed_payload
-FROM kds."analytics";
 
 -- Every tick version that carries the contract's required fields, typed like the nightly
 -- tables (timestamps naive UTC). A cast that does not fit yields NULL (Redshift's
@@ -109,37 +100,32 @@ WHERE iso IS NOT NULL AND market IS NOT NULL AND location IS NOT NULL AND window
     AND price_last IS NOT NULL AND price_min IS NOT NULL AND price_max IS NOT NULL
     AND price_mean IS NOT NULL AND computed_at IS NOT NULL;
 
+-- Every version of each tick's natural key that carries its dataset's measure, ranked
+-- (1 = latest): the highest revision wins whatever the clocks say (a NULL revision ranks
+-- below 0); then the later publication, ingestion and arrival. batch/querypack.py ranks the
+-- versions known at an --as-of time with this same definition.
+CREATE OR REPLACE VIEW stream_tick_ranks AS
+SELECT t.*, ROW_NUMBER() OVER (
+    PARTITION BY iso, market, dataset, location, interval_start
+    ORDER BY COALESCE(revision, -1) DESC, published_at DESC, ingested_at DESC,
+        approximate_arrival_timestamp DESC
+) AS version_rank
+FROM stream_ticks AS t
+WHERE (dataset = 'lmp' AND lmp IS NOT NULL) OR (dataset = 'load' AND load_mw IS NOT NULL);
+
 -- The latest version of each natural key, shaped like the nightly facts (prices, load_mw,
--- volatility) so every query of the pack runs on either source. Highest revision wins
--- whatever the clocks say (a NULL revision ranks below 0); then the later publication,
--- ingestion and arrival.
+-- volatility) so every query of the pack runs on either source.
 CREATE OR REPLACE VIEW stream_prices AS
 SELECT iso, market, location, location_type, interval_start, interval_end,
     lmp, energy, congestion, loss, published_at, ingested_at, source, revision
-FROM (
-    SELECT t.*, ROW_NUMBER() OVER (
-        PARTITION BY iso, market, location, interval_start
-        ORDER BY COALESCE(revision, -1) DESC, published_at DESC, ingested_at DESC,
-            approximate_arrival_timestamp DESC
-    ) AS version_rank
-    FROM stream_ticks AS t
-    WHERE dataset = 'lmp' AND lmp IS NOT NULL
-) AS ranked
-WHERE version_rank = 1;
+FROM stream_tick_ranks
+WHERE dataset = 'lmp' AND version_rank = 1;
 
 CREATE OR REPLACE VIEW stream_load_mw AS
 SELECT iso, market, location, location_type, interval_start, interval_end,
     load_mw, published_at, ingested_at, source, revision
-FROM (
-    SELECT t.*, ROW_NUMBER() OVER (
-        PARTITION BY iso, market, location, interval_start
-        ORDER BY COALESCE(revision, -1) DESC, published_at DESC, ingested_at DESC,
-            approximate_arrival_timestamp DESC
-    ) AS version_rank
-    FROM stream_ticks AS t
-    WHERE dataset = 'load' AND load_mw IS NOT NULL
-) AS ranked
-WHERE version_rank = 1;
+FROM stream_tick_ranks
+WHERE dataset = 'load' AND version_rank = 1;
 
 -- A window re-emitted by the streaming job (a late tick) replaces the earlier record.
 CREATE OR REPLACE VIEW stream_volatility AS

@@ -11,15 +11,7 @@ CREATE TABLE IF NOT EXISTS ticks_stream (
     failed_payload                VARBYTE
 );
 
-CREATE TABLE IF NOT EXISTS analytics_stream (
-    approximate_arrival_timestamp TIMESTAMP,
-    partition_key                 VARCHAR(256),
-    shard_id                      VARCHAR(128),
-    sequence_number               VARCHAR(128),
-    refresh_time                  TIMESTAMP,
-    payload                       SUPER,
-    failed_payload                VARBYTE
-);
+CREATE TABLE IF NOT EXISTS analytics_stream (LIKE ticks_stream);
 
 CREATE TABLE IF NOT EXISTS stream_positions (
     mv_name         VARCHAR(64)  NOT NULL,

@@ -1,0 +1,170 @@
+"""Write producers/recordings/caiso/: OASIS PRC_INTVL_LMP zips and Today's Outlook demand CSVs
+in CAISO's exact layouts, filled with seeded synthetic numbers (see synth.py).
+
+Run from the repository root:  .venv/bin/python -m tools.recordings.generate_caiso
+
+Files:
+  lmp_<now>.zip            what OASIS returns to CaisoSource.lmp_request(now) (hubs + DLAPs)
+  lmp_all_nodes_<now>.zip  the include_nodes query (grp_type=ALL_APNODES), trimmed to hubs,
+                           DLAPs and three nodes
+  lmp_day_<date>.zip       a whole Pacific operating day (a backfill query), for the DST days
+  oasis_invalid_request.zip  the XML error report OASIS zips instead of a CSV (test only)
+  demand_<date>.csv        outlook/current/demand.csv as polled on a normal day (so far) and at
+                           23:58 Pacific on both DST days (whole days); one URL, served in
+                           manifest order by the replay
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gridtape import isos
+from gridtape.timeutil import PACIFIC
+from producers.caiso import DLAPS, OASIS_TIME, CaisoSource
+from tools.recordings import synth
+
+HUBS = isos.get("CAISO").hubs
+NODES = ("0096WD_7_N001", "ALAMT1G_7_B1", "MOSSLD_2_PSP1")
+HEADER = (
+    "INTERVALSTARTTIME_GMT,INTERVALENDTIME_GMT,OPR_DT,OPR_HR,NODE_ID_XML,NODE_ID,NODE,MARKET_RUN_ID,"
+    "LMP_TYPE,XML_DATA_ITEM,PNODE_RESMRID,GRP_TYPE,POS,VALUE,OPR_INTERVAL,GROUP"
+)
+ITEMS = {"LMP": "LMP_PRC", "MCE": "LMP_ENE_PRC", "MCC": "LMP_CONG_PRC", "MCL": "LMP_LOSS_PRC", "MGHG": "LMP_GHG_PRC"}
+LOSS_FACTOR = {"TH_NP15_GEN-APND": 0.012, "TH_SP15_GEN-APND": -0.008, "TH_ZP26_GEN-APND": 0.004}
+
+
+def gmt(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S-00:00")
+
+
+def opr_fields(start: datetime) -> tuple[str, int, int]:
+    """OPR_DT (Pacific trade date), OPR_HR (hour ending, 25 on the fall day), OPR_INTERVAL."""
+    local = start.astimezone(PACIFIC)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=PACIFIC).astimezone(UTC)
+    minutes = int((start - midnight).total_seconds() // 60)
+    return local.strftime("%Y-%m-%d"), minutes // 60 + 1, (minutes % 60) // 5 + 1
+
+
+def lmp_zip(start: datetime, end: datetime, nodes: tuple[str, ...], grp_type: str) -> bytes:
+    """One CSV member holding every LMP_TYPE row, as OASIS zips a SingleZip answer."""
+    rows: dict[str, list[str]] = {kind: [] for kind in ITEMS}
+    t = start
+    while t < end:
+        r = synth.rng("caiso", t.isoformat())
+        energy = synth.energy_price(t, PACIFIC, r, base=30.0, solar=48.0)
+        opr_dt, opr_hr, opr_int = opr_fields(t)
+        for pos, node in enumerate(nodes, start=1):
+            rn = synth.rng("caiso", node, t.isoformat())
+            cong = synth.congestion(rn, 6.0 if node.startswith("TH_SP15") else 2.5)
+            loss = synth.loss(energy, LOSS_FACTOR.get(node, 0.01 if node.startswith("DLAP") else 0.02), rn)
+            parts = {"MCE": energy, "MCC": cong, "MCL": loss, "MGHG": 0.0}
+            parts["LMP"] = round(energy + cong + loss, 5)
+            for kind, value in parts.items():
+                rows[kind].append(
+                    f"{gmt(t)},{gmt(t + timedelta(minutes=5))},{opr_dt},{opr_hr},{node},{node},{node},RTM,"
+                    f"{kind},{ITEMS[kind]},{node},{grp_type},{pos},{value:.5f},{opr_int},1"
+                )
+        t += timedelta(minutes=5)
+    lines = [HEADER] + [line for kind in ITEMS for line in rows[kind]]
+    day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
+    made = (end + timedelta(seconds=97)).astimezone(PACIFIC)  # OASIS names the file by when it built it
+    return synth.zip_bytes(
+        {f"{day0}_{day1}_PRC_INTVL_LMP_RTM_{made:%Y%m%d_%H_%M_%S}_v3.csv": ("\n".join(lines) + "\n").encode()}
+    )
+
+
+def invalid_request_zip() -> bytes:
+    """The in-band error OASIS answers with HTTP 200 (file INVALID_REQUEST.xml.zip)."""
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<m:OASISReport xmlns:m="http://www.caiso.com/soa/OASISReport_v1.xsd">\n'
+        "<m:MessageHeader>\n\t<m:TimeDate>2025-06-10T18:42:05.118Z</m:TimeDate>\n\t<m:Source>OASIS</m:Source>\n"
+        "\t<m:Version>v20131201</m:Version>\n</m:MessageHeader>\n<m:MessagePayload>\n<m:RTO>\n<m:name>CAISO</m:name>\n"
+        "<m:ERROR>\n<m:ERR_CODE>1000</m:ERR_CODE>\n<m:ERR_DESC>No data returned for the specified selection</m:ERR_DESC>\n"
+        "</m:ERROR>\n</m:RTO>\n</m:MessagePayload>\n</m:OASISReport>\n"
+    )
+    return synth.zip_bytes({"INVALID_REQUEST.xml": xml.encode()})
+
+
+def demand_csv(day: datetime, fetched_at: datetime) -> bytes:
+    """Rows for every interval END from 00:00 to 23:55 Pacific; the fall day repeats 01:00-01:55,
+    the spring day keeps 02:00-02:55 with empty cells (as CAISO does)."""
+    lines = ["Time,Day ahead forecast,Hour ahead forecast,Current demand,Demand response"]
+    start = datetime(day.year, day.month, day.day, tzinfo=PACIFIC).astimezone(UTC)
+    stop = datetime(day.year, day.month, day.day, 23, 55, tzinfo=PACIFIC).astimezone(UTC)
+    end = start
+    while end <= stop:
+        local = end.astimezone(PACIFIC)
+        if (
+            local.hour == 3
+            and local.minute == 0
+            and local.utcoffset() != (end - timedelta(hours=1)).astimezone(PACIFIC).utcoffset()
+        ):
+            lines.extend(f"02:{m:02d},,,," for m in range(0, 60, 5))  # the spring-forward hour
+        r = synth.rng("caiso-load", end.isoformat())
+        actual = synth.load_mw(end, PACIFIC, r, base=24000, swing=9000)
+        hour_end = end + timedelta(minutes=(60 - local.minute) % 60)
+        da = synth.load_mw(hour_end, PACIFIC, synth.rng("caiso-da", hour_end.isoformat()), base=24000, swing=9000)
+        ha = actual + r.gauss(0, 150)
+        current = f"{actual:.0f}" if end <= fetched_at else ""
+        lines.append(f"{local:%H:%M},{da:.0f},{ha:.0f},{current},")
+        end += timedelta(minutes=5)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def main() -> None:
+    rec = synth.Recording("CAISO")
+    source, nodes_source = CaisoSource(), CaisoSource(include_nodes=True)
+
+    def lmp_file(name: str, url: str, params: dict[str, str], locations: tuple[str, ...], group: str) -> None:
+        """The zip OASIS answers for the window the request's parameters ask."""
+        start, end = (
+            datetime.strptime(params[p], OASIS_TIME).replace(tzinfo=UTC) for p in ("startdatetime", "enddatetime")
+        )
+        rec.record(name, url, lmp_zip(start, end, locations, group), "application/x-zip-compressed", params)
+
+    for now_text, label in (
+        ("2025-06-10T18:42:00Z", "normal day"),
+        ("2025-03-09T11:02:00Z", "spring DST day: 01:00 PST to 04:00 PDT"),
+        ("2025-11-02T10:02:00Z", "fall DST day: both 01:00 hours"),
+    ):
+        now = datetime.fromisoformat(now_text)
+        request = source.lmp_request(now)
+        lmp_file(f"lmp_{now:%Y%m%dT%H%M}.zip", request.url, dict(request.params), HUBS + DLAPS, "")
+        rec.poll("lmp", now_text, label)
+
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+    request = nodes_source.lmp_request(now)
+    everything = HUBS + DLAPS + NODES
+    lmp_file(f"lmp_all_nodes_{now:%Y%m%dT%H%M}.zip", request.url, dict(request.params), everything, "ALL_APNODES")
+
+    for day in (datetime(2025, 3, 9), datetime(2025, 11, 2)):
+        start = day.replace(tzinfo=PACIFIC).astimezone(UTC)
+        end = (day + timedelta(days=1)).replace(tzinfo=PACIFIC).astimezone(UTC)
+        params = {
+            **{k: v for k, v in source.lmp_request(end).params.items()},
+            "startdatetime": start.strftime(OASIS_TIME),
+            "enddatetime": end.strftime(OASIS_TIME),
+        }
+        lmp_file(f"lmp_day_{day:%Y%m%d}.zip", request.url, params, HUBS + DLAPS, "")
+
+    (rec.out / "oasis_invalid_request.zip").write_bytes(invalid_request_zip())
+
+    now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
+    load = source.load_request(now)
+    rec.record("demand_20250610.csv", load.url, demand_csv(datetime(2025, 6, 10), now), "text/csv")
+    rec.poll("load", "2025-06-10T18:42:00Z", "normal day, demand so far")
+    for day, fetched in (
+        (datetime(2025, 3, 9), "2025-03-10T06:58:00Z"),
+        (datetime(2025, 11, 2), "2025-11-03T07:58:00Z"),
+    ):
+        # Same URL as the normal poll: the replay serves same-key recordings in manifest order.
+        body = demand_csv(day, datetime.fromisoformat(fetched))
+        rec.record(f"demand_{day:%Y%m%d}.csv", load.url, body, "text/csv")
+        rec.poll("load", fetched, f"{day:%Y-%m-%d} DST day, whole day at 23:58 PT")
+
+    rec.save()
+
+
+if __name__ == "__main__":
+    main()

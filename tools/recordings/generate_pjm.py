@@ -1,0 +1,238 @@
+"""Regenerate producers/recordings/pjm/: Data Miner 2 JSON envelopes with synthetic, seeded values.
+
+    .venv/bin/python -m tools.recordings.generate_pjm   (from the repository root)
+
+The envelope copies the real captures in ../shared/iso-samples/pjm (links self/metadata,
+items, searchSpecification, totalRows; UTC and EPT times without offsets; numbers written
+with six decimals). Each response answers exactly the request PjmSource.fetch makes for the
+poll's `now` (the UTC window of the last hour), so the replay finds it. The prices are made up,
+with an overnight stretch of negative prices at the western hubs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script too
+
+from producers.pjm import HUB_IDS, LMP_URL, LOAD_URL, ZONES, PjmSource
+from tools.recordings import synth
+
+HERE = synth.out_dir("pjm")
+HUBS = {pnode: name for name, pnode in HUB_IDS.items()}
+EPT = ZoneInfo("America/New_York")
+# Two example buses (include_nodes) are not requested by default; the recordings keep to the
+# hubs and zones the default request asks for. MID-ATL/APS (id 3) is in the request but PJM's
+# unverified feed returns no rows for it (as in the real capture).
+LMP_IDS = [i for i in (*HUBS, *ZONES) if i != 3]
+AREAS = {
+    "AE": 1100,
+    "AEP": 14500,
+    "APS": 5600,
+    "ATSI": 7600,
+    "BC": 3600,
+    "COMED": 11800,
+    "DAYTON": 1900,
+    "DEOK": 3100,
+    "DOM": 13500,
+    "DPL": 2200,
+    "DUQ": 1600,
+    "EKPC": 1700,
+    "JC": 2700,
+    "ME": 1700,
+    "PE": 4300,
+    "PEP": 3400,
+    "PL": 4500,
+    "PN": 1700,
+    "PS": 5200,
+    "RECO": 170,
+    "UG": 110,
+}
+REGIONS = {
+    "PJM MID ATLANTIC REGION": ["AE", "BC", "DPL", "JC", "ME", "PE", "PEP", "PL", "PN", "PS", "RECO", "UG"],
+    "PJM SOUTHERN REGION": ["DOM"],
+    "PJM WESTERN REGION": ["AEP", "APS", "ATSI", "COMED", "DAYTON", "DEOK", "DUQ", "EKPC"],
+}
+# Three buses for the include_nodes request (unfiltered by pnode): ids from PJM's range of bus
+# pnodes, names invented in PJM's style. The default request never sees them.
+NODES = {5021703: "BRUNNER 13 KV UNIT1", 5021704: "BRUNNER 13 KV UNIT2", 93354015: "KEYSTONE 22 KV UNIT1"}
+WEST = {33092315, 33092313, 33092311, 33092371, 116013751, 116013753, 8445784, 34497127, 34497125}
+
+
+def name_of(pnode: int) -> str:
+    return HUBS.get(pnode) or ZONES.get(pnode) or NODES[pnode]
+
+
+def f6(value: float) -> str:
+    return f"{value:.6f}"
+
+
+def ept(utc: datetime) -> str:
+    return utc.astimezone(EPT).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def envelope(url: str, params: dict[str, str], item_texts: list[str], fields: list[str]) -> str:
+    """The JSON text Data Miner answers with (compact, items in request order)."""
+    canonical = {
+        "RowCount": params["rowCount"],
+        "Order": params["order"],
+        "StartRow": params["startRow"],
+        "IsActiveMetadata": "True",
+        "Sort": params["sort"],
+        **{k: v for k, v in params.items() if k in ("pnode_id", "datetime_beginning_utc")},
+    }
+    links = [{"rel": "self", "href": f"{url}?{urlencode(canonical)}"}, {"rel": "metadata", "href": f"{url}/metadata"}]
+    filters = [{k: v} for k, v in params.items() if k in ("pnode_id", "datetime_beginning_utc")]
+    spec = {
+        "rowCount": int(params["rowCount"]),
+        "order": "Asc",
+        "startRow": 1,
+        "isActiveMetadata": True,
+        "fields": fields,
+        "filters": filters,
+    }
+    return (
+        '{"links":' + json.dumps(links, separators=(",", ":")) + ',"items":[' + ",".join(item_texts) + "],"
+        '"searchSpecification":' + json.dumps(spec, separators=(",", ":")) + f',"totalRows":{len(item_texts)}' + "}"
+    )
+
+
+def intervals(now: datetime) -> list[datetime]:
+    """Interval starts inside the request window that have ended by `now` (published)."""
+    start_text, end_text = PjmSource().request("lmp", now).params["datetime_beginning_utc"].split("to")
+    start = datetime.fromisoformat(start_text).replace(tzinfo=UTC)
+    end = datetime.fromisoformat(end_text).replace(tzinfo=UTC)
+    out = []
+    t = start
+    while t <= end and t + timedelta(minutes=5) <= now:
+        out.append(t)
+        t += timedelta(minutes=5)
+    return out
+
+
+def lmp_items(rng: random.Random, starts: list[datetime]) -> list[tuple[int, str]]:
+    """(pnode id, item JSON) for every pnode the unfiltered request returns, in PJM's order."""
+    items = []
+    for t in starts:
+        hour = t.astimezone(EPT).hour + t.astimezone(EPT).minute / 60
+        energy = 30 + 18 * math.sin((hour - 9) / 24 * 2 * math.pi) + rng.gauss(0, 3)
+        if hour >= 17 and hour < 20:
+            energy += 40 + rng.gauss(0, 15)
+        for pnode in [*LMP_IDS, *NODES]:
+            congestion = rng.gauss(0, 2.5) if pnode not in (1,) else rng.gauss(0, 0.3)
+            if pnode in WEST and hour < 4:
+                congestion -= 38 + 6 * rng.random()  # wind behind the western interfaces at night
+            loss = energy * rng.uniform(-0.04, 0.05)
+            energy_r, congestion_r, loss_r = round(energy, 6), round(congestion, 6), round(loss, 6)
+            total = round(energy_r + congestion_r + loss_r, 6)
+            items.append(
+                (
+                    pnode,
+                    f'{{"datetime_beginning_utc":"{t:%Y-%m-%dT%H:%M:%S}","datetime_beginning_ept":"{ept(t)}",'
+                    f'"pnode_id":{pnode},"pnode_name":"{name_of(pnode)}","total_lmp_rt":{f6(total)},'
+                    f'"system_energy_price_rt":{f6(energy_r)},"congestion_price_rt":{f6(congestion_r)},'
+                    f'"marginal_loss_price_rt":{f6(loss_r)}}}',
+                )
+            )
+    return items
+
+
+def load_items(rng: random.Random, starts: list[datetime]) -> list[str]:
+    items = []
+    for t in starts:
+        hour = t.astimezone(EPT).hour
+        shape = 0.78 + 0.22 * math.sin((hour - 10) / 24 * 2 * math.pi)
+        zone_mw = {a: round(mw * shape * (1 + rng.gauss(0, 0.008)), 3) for a, mw in AREAS.items()}
+        values = dict(zone_mw)
+        for region, members in REGIONS.items():
+            values[region] = round(sum(zone_mw[m] for m in members), 3)
+        values["PJM RTO"] = round(sum(zone_mw.values()), 3)
+        for area in sorted(values):
+            items.append(
+                f'{{"datetime_beginning_utc":"{t:%Y-%m-%dT%H:%M:%S}","datetime_beginning_ept":"{ept(t)}",'
+                f'"area":"{area}","instantaneous_load":{f6(values[area])}}}'
+            )
+    return items
+
+
+POLLS = [
+    ("lmp", "2025-06-10T18:42:00Z", "normal day: the last hour of hubs and zones"),
+    ("lmp", "2025-11-02T06:32:00Z", "fall-back day: 01:30-01:55 EDT then the repeated 01:00-01:25 EST"),
+    ("lmp", "2025-03-09T07:32:00Z", "spring-forward day: 01:30-01:55 EST then 03:00-03:25 EDT"),
+    ("load", "2025-06-10T18:42:00Z", "normal day: the last hour of every area"),
+    ("load", "2025-11-02T06:32:00Z", "fall-back day: 01:30-01:55 EDT then the repeated 01:00-01:25 EST"),
+    ("load", "2025-03-09T07:32:00Z", "spring-forward day: 01:30-01:55 EST then 03:00-03:25 EDT"),
+]
+LMP_FIELDS = [
+    "datetime_beginning_utc",
+    "datetime_beginning_ept",
+    "pnode_id",
+    "pnode_name",
+    "total_lmp_rt",
+    "system_energy_price_rt",
+    "congestion_price_rt",
+    "marginal_loss_price_rt",
+]
+LOAD_FIELDS = ["datetime_beginning_utc", "datetime_beginning_ept", "area", "instantaneous_load"]
+
+
+def main() -> None:
+    rng = random.Random(20250610)
+    HERE.mkdir(parents=True, exist_ok=True)
+    for old in HERE.glob("*.json"):
+        old.unlink()
+    source = PjmSource(credentials={"api_key": "generator"})
+    every_node = PjmSource(include_nodes=True, credentials={"api_key": "generator"})
+    responses = []
+
+    def record(req: Any, name: str, text: str) -> None:
+        json.loads(text)  # well-formed, as Data Miner's always is
+        (HERE / name).write_text(text)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        responses.append({"url": req.url, "params": dict(req.params), "file": name, "status": 200, "headers": headers})
+
+    for dataset, now_text, _label in POLLS:
+        now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+        starts = intervals(now)
+        if dataset == "lmp":
+            items = lmp_items(rng, starts)
+            req = source.request(dataset, now)
+            hubs_zones = [text for pnode, text in items if pnode not in NODES]
+            record(
+                req,
+                f"rt_unverified_fivemin_lmps_{now:%Y%m%dT%H%MZ}.json",
+                envelope(LMP_URL, dict(req.params), hubs_zones, LMP_FIELDS),
+            )
+            # the same moment asked with include_nodes: no pnode filter, the buses too
+            req = every_node.request(dataset, now)
+            everything = [text for _, text in items]
+            record(
+                req,
+                f"rt_unverified_fivemin_lmps_{now:%Y%m%dT%H%MZ}_all_nodes.json",
+                envelope(LMP_URL, dict(req.params), everything, LMP_FIELDS),
+            )
+        else:
+            req = source.request(dataset, now)
+            record(
+                req,
+                f"inst_load_{now:%Y%m%dT%H%MZ}.json",
+                envelope(LOAD_URL, dict(req.params), load_items(rng, starts), LOAD_FIELDS),
+            )
+    manifest = {
+        "iso": "PJM",
+        "polls": [{"dataset": d, "now": n, "label": label} for d, n, label in POLLS],
+        "responses": responses,
+    }
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
