@@ -76,12 +76,18 @@ def candidates(iso: str) -> list[Case]:
     return out
 
 
+def parse(source: Any, case: Case) -> list[dict[str, Any]]:
+    """As the poller parses a poll; a saved file alone (include_nodes cases) as `gridtape parse`
+    does: its fetch time is unknown, so the live time window does not apply."""
+    return source.parse_rows(case.dataset, case.responses, live=not case.include_nodes).ticks
+
+
 def largest(iso: str) -> tuple[Case, list[dict[str, Any]]] | None:
     best: tuple[Case, list[dict[str, Any]]] | None = None
     for case in sorted(candidates(iso), key=lambda c: c.size, reverse=True):
         source = registry.create(iso, include_nodes=case.include_nodes, replay=True)
         try:
-            ticks = source.parse(case.dataset, case.responses)
+            ticks = parse(source, case)
         except Exception:
             continue
         if ticks:
@@ -221,7 +227,7 @@ def run() -> list[Result]:
         source = registry.create(iso, include_nodes=case.include_nodes, replay=True)
 
         def ours(source: Any = source, case: Case = case) -> Any:
-            return source.parse(case.dataset, case.responses)
+            return parse(source, case)
 
         peer_fn = PEERS[iso](case, ticks) if peer_name and iso in PEERS else None
         name = f"parse {iso} {case.dataset} ({case.size / 1024:,.0f} KiB)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from gridtape import isos
@@ -36,6 +37,7 @@ PRICE_FIELDS: Final = ("lmp", "energy", "congestion", "loss")
 TIME_FIELDS: Final = ("interval_start", "interval_end", "published_at", "ingested_at")
 
 
+@lru_cache(maxsize=65536)  # every tick of an interval carries the same few times
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 

@@ -136,7 +136,14 @@ def format_ts(value: datetime) -> str:
 
 
 def parse_ts(value: str) -> datetime:
-    if not isinstance(value, str) or not _TS_RE.fullmatch(value):
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a UTC ISO 8601 time ending in Z")
+    return _parse_ts(value)
+
+
+@lru_cache(maxsize=65536)  # every tick of an interval carries the same few times
+def _parse_ts(value: str) -> datetime:
+    if not _TS_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a UTC ISO 8601 time ending in Z")
     return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
 
