@@ -26,7 +26,7 @@ demo: install
 	$(BIN)/gridtape demo
 
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
 	$(MAKE) --no-print-directory test-glue
 
 # The project without its dependencies (Glue provides them, the wheel brings only gridtape).

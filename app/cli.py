@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from app import demo
-from app.commands import batch, feed, producers, query, stack, status, streaming
+from app.commands import backfill, batch, feed, producers, query, stack, status, streaming
 from gridtape.errors import GridtapeError
 
 # The modules that add subcommands, in the order `gridtape --help` lists them.
-COMMAND_MODULES = (stack, producers, status, streaming, batch, query, feed, demo)
+COMMAND_MODULES = (stack, producers, backfill, status, streaming, batch, query, feed, demo)
 
 
 class _Parser(argparse.ArgumentParser):

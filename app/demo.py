@@ -22,6 +22,7 @@ from app.stack import lifecycle as stack
 from gridtape import aws, config
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "producers" / "recordings"
+CONTEXT_DAY = "2026-06-11"  # the day producers/recordings/context/<source>/ hold in full
 
 
 def register(sub: Any) -> None:
@@ -95,6 +96,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"   {json.dumps({k: v for k, v in streamed.items() if not isinstance(v, list | dict)})}")
         _done(t0)
 
+        t0 = _step(f"context: outages, weather, customers out of {CONTEXT_DAY} from {args.recordings / 'context'}")
+        _backfill_context(names, args.recordings / "context")
+        _done(t0)
+
         results = []
         for day in days:
             t0 = _step(f"batch {day}: compaction -> warehouse load -> data-quality checks -> SNS")
@@ -114,12 +119,42 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill_context(names: config.Names, recordings: Path) -> None:
+    """The context recordings of the demo day through `gridtape backfill` (outage and weather
+    per ISO with a source, EAGLE-I customers), so the day's nightly run enriches its prices."""
+    from datetime import date
+
+    from app.commands import backfill as command
+    from producers import backfill
+    from producers.context import registry
+
+    if not recordings.is_dir():
+        print(f"   no context recordings in {recordings}: prices stay without context")
+        return
+    day = date.fromisoformat(CONTEXT_DAY)
+    sinks = backfill.Sinks.from_config(names)
+    args = argparse.Namespace(replay=recordings, redo=False, include_nodes=False, json=False)
+    for kind in command.CONTEXT_KINDS:
+        results = command.run(registry.isos_of(kind), kind, [day], sinks, args)
+        done = sum(r.status == "done" for r in results)
+        print(f"   {kind}: {done} of {len(results)} ISO(s), {sum(r.rows for r in results):,} records")
+        for r in results:
+            if r.failed:
+                print(f"     {r.iso}: {r.status}: {r.error}")
+    command.customers([day], sinks, args)
+
+
 def _landed_days(names: config.Names) -> list[str]:
-    """The dates the raw bucket holds (from the date= partitions Firehose's layout writes)."""
+    """The dates the raw bucket holds (from the date= partitions Firehose's layout writes; the
+    context partitions, raw/context/, hold no ticks)."""
+    from gridtape import landing
+
     s3 = aws.client("s3")
     days: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.raw_bucket, Prefix="raw/"):
         for obj in page.get("Contents", []):
+            if obj["Key"].startswith(landing.CONTEXT_PREFIX):
+                continue
             for part in obj["Key"].split("/"):
                 if part.startswith("date="):
                     days.add(part[5:])

@@ -10,6 +10,13 @@ records of local days D-1 and D. A candidate that turns out to hold no rows at a
 compacted (an empty manifest) but not loaded or checked. Re-running days is idempotent, so
 erring towards more days only costs time.
 
+A backfill (producers/backfill) writes days of any age and leaves a mark per (ISO, feed,
+operating day) under gridtape.landing.MARKS_PREFIX (listed with the raw objects). A marked day
+is compacted and loaded by every run until one loads it: a mark is cleared, without being
+deleted, once a run that started more than OVERLAP after the mark's LastModified recorded the
+day among the days it loaded (nightly_runs.days). A backfill that writes the day again moves
+LastModified on, so the day is marked again; a failed run records nothing and clears nothing.
+
 The watermark is the warehouse table nightly_runs (one row per run that loaded every planned
 day, written last), so it works the same on Redshift and on the local DuckDB file. A first
 run (no row yet) treats every raw object as new, within the horizon.
@@ -18,7 +25,7 @@ run (no row yet) treats every raw object as new, within the horizon.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,10 +33,13 @@ import sqlglot
 from sqlglot import exp
 
 from batch import warehouse
+from gridtape import landing
 
 HORIZON = timedelta(days=7)  # late data older than this waits for a manual run: gridtape batch --date D
 OVERLAP = timedelta(minutes=15)
 _RAW_DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+# (started_at, the days it loaded) of a nightly run that loaded every day it planned.
+Run = tuple[datetime, Collection[date]]
 
 
 def _aware(value: datetime) -> datetime:
@@ -42,12 +52,18 @@ def candidate_days(
     target: date,
     horizon: timedelta = HORIZON,
     overlap: timedelta = OVERLAP,
+    runs: Sequence[Run] = (),
 ) -> list[date]:
-    """Pure: the run's day plus the local days of raw objects modified after `since - overlap`,
-    within [target - horizon, target] (a day after the run's own is not over yet)."""
+    """Pure: the run's day, the local days of raw objects modified after `since - overlap`
+    within [target - horizon, target] (a day after the run's own is not over yet), and every
+    marked day up to `target` that none of `runs` loaded (marked_days)."""
     first = target - timedelta(days=horizon.days)
     days = {target}
+    objects = list(objects)
+    days |= {d for d in marked_days(objects, runs, overlap) if d <= target}
     for obj in objects:
+        if not landing.is_raw(obj["Key"]):
+            continue
         if since is not None and _aware(obj["LastModified"]) <= _aware(since) - overlap:
             continue
         m = _RAW_DATE.search(obj["Key"])
@@ -56,6 +72,53 @@ def candidate_days(
         raw_date = date.fromisoformat(m.group(1))
         days |= {d for d in (raw_date - timedelta(days=1), raw_date) if first <= d <= target}
     return sorted(days)
+
+
+def marked_days(objects: Iterable[dict[str, Any]], runs: Sequence[Run], overlap: timedelta = OVERLAP) -> list[date]:
+    """Pure: the days of the backfill marks among `objects` that are still pending: no run that
+    started more than `overlap` after the mark was written loaded the day (any age: a backfill
+    of last year is loaded like yesterday)."""
+    out = set()
+    for obj in objects:
+        day = landing.mark_day(obj["Key"])
+        if day is None:
+            continue
+        written = _aware(obj["LastModified"])
+        if not any(day in loaded and _aware(started) - overlap > written for started, loaded in runs):
+            out.add(day)
+    return sorted(out)
+
+
+def check_scope(objects: Iterable[dict[str, Any]], day: date, target: date) -> set[tuple[str, str]] | None:
+    """Pure: what the checks of a loaded `day` cover. Everything (None) for the run's own day and
+    for a day no backfill marked; for a day a backfill marked, only the (ISO, feed) pairs it
+    backfilled: the other feeds of an old day were checked on its own night, or were never
+    collected at all, and a backfill of SPP prices must not fail the night on ERCOT's load."""
+    if day == target:
+        return None
+    marked = {(iso, feed) for d, iso, feed in filter(None, (landing.parse_mark(o["Key"]) for o in objects)) if d == day}
+    return marked or None
+
+
+def runs_since(ex: warehouse.Executor, since: datetime) -> list[Run]:
+    """The completed runs that started after `since`, with the days each loaded (a list cut
+    short by the column's width loses its last days: those are loaded again, never skipped)."""
+    at = f"{_aware(since):%Y-%m-%d %H:%M:%S.%f}"  # formatted from a datetime: no quoting to escape
+    stmt = sqlglot.parse_one(
+        f"SELECT started_at, days FROM nightly_runs WHERE started_at > CAST('{at}' AS TIMESTAMP)", read="redshift"
+    )
+    out: list[Run] = []
+    for row in ex.query(stmt):
+        value = row["started_at"]
+        started = _aware(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+        loaded = set()
+        for text in str(row["days"] or "").split(","):
+            try:
+                loaded.add(date.fromisoformat(text))
+            except ValueError:
+                continue
+        out.append((started, loaded))
+    return out
 
 
 def raw_dates(target: date, horizon: timedelta = HORIZON) -> list[date]:
@@ -97,8 +160,12 @@ def plan(
     horizon: timedelta = HORIZON,
     overlap: timedelta = OVERLAP,
 ) -> list[date]:
-    """The days the run for `target` compacts and loads (see the module doc)."""
-    return candidate_days(raw_objects, watermark(ex), target, horizon, overlap)
+    """The days the run for `target` compacts and loads (see the module doc); `raw_objects` is
+    manifests.Store.raw_objects(), marks included."""
+    objects = list(raw_objects)
+    marks = [_aware(o["LastModified"]) for o in objects if landing.mark_day(o["Key"]) is not None]
+    runs = runs_since(ex, min(marks) - overlap) if marks else []
+    return candidate_days(objects, watermark(ex), target, horizon, overlap, runs)
 
 
 def parse_started_at(text: str) -> datetime:

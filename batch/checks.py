@@ -18,11 +18,12 @@ as a report whose message names ISO, dataset, market, hub and the missing interv
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from batch import days as _days
@@ -43,13 +44,15 @@ class Target:
     location: str | None = None
 
 
-def targets(codes: Iterable[str] | None = None) -> list[Target]:
-    """Every feed of these ISOs (default: all) as the ISO table declares it; price feeds once
-    per tracked hub."""
+def targets(codes: Iterable[str] | None = None, feeds: Collection[tuple[str, str]] | None = None) -> list[Target]:
+    """Every feed of these ISOs (default: all) as the ISO table declares it, or only the
+    (ISO, feed name) pairs in `feeds`; price feeds once per tracked hub."""
     out = []
     for code in codes if codes is not None else isos.CODES:
         iso = isos.get(code)
         for feed in iso.feeds:
+            if feeds is not None and (iso.code, feed.name) not in feeds:
+                continue
             if feed.dataset == "lmp":
                 out += [Target(iso.code, feed.dataset, feed.market, feed.minutes, hub) for hub in iso.hubs]
             else:
@@ -237,9 +240,14 @@ def _insert_results(results: Sequence[CheckResult], checked_at: datetime) -> exp
 
 
 def run_checks(
-    ex: warehouse.Executor, day: date, codes: Iterable[str] | None = None, now: datetime | None = None
+    ex: warehouse.Executor,
+    day: date,
+    codes: Iterable[str] | None = None,
+    now: datetime | None = None,
+    feeds: Collection[tuple[str, str]] | None = None,
 ) -> CheckReport:
-    """Probe the warehouse for `day`, record and return the verdicts for these ISOs (default: all)."""
+    """Probe the warehouse for `day`, record and return the verdicts for these ISOs (default:
+    all), or for only the (ISO, feed name) pairs in `feeds` (a day a backfill marked)."""
     queries = warehouse.named_queries("checks.sql")
     params = {
         "trade_date": day,
@@ -248,9 +256,79 @@ def run_checks(
         "load_max": bounds.LOAD_MAX_MW,
     }
     probes = {name: ex.query(warehouse.bind(q, **params)) for name, q in queries.items() if name != "clear_results"}
-    results = evaluate(day, probes, targets(codes))
+    results = evaluate(day, probes, targets(codes, feeds))
     stmts = [warehouse.bind(queries["clear_results"], trade_date=day)]
     if results:
         stmts.append(_insert_results(results, (now or datetime.now(UTC)).astimezone(UTC)))
     ex.run(stmts)
     return CheckReport(day.isoformat(), results)
+
+
+# ---------------------------------------------------------------- context coverage (issue 12)
+
+_CONTEXT_COVERAGE = """
+SELECT e.iso, COUNT(DISTINCT e.interval_start) AS hours,
+    COUNT(DISTINCT CASE WHEN e.outage_mw IS NOT NULL THEN e.interval_start END) AS outage,
+    COUNT(DISTINCT CASE WHEN e.temperature_c IS NOT NULL OR e.dew_point_c IS NOT NULL
+        OR e.wind_mps IS NOT NULL THEN e.interval_start END) AS weather,
+    MAX(CASE WHEN ho.iso IS NOT NULL THEN 1 ELSE 0 END) AS has_outage,
+    MAX(CASE WHEN hw.iso IS NOT NULL THEN 1 ELSE 0 END) AS has_weather
+FROM enriched_prices AS e
+LEFT JOIN (
+    SELECT DISTINCT iso FROM outages WHERE interval_start >= :lo AND interval_start < :hi
+) AS ho ON ho.iso = e.iso
+LEFT JOIN (
+    SELECT DISTINCT a.iso FROM weather_obs AS w JOIN area_stations AS a ON a.station = w.station
+    WHERE w.observed_at >= :lo AND w.observed_at < :hi
+) AS hw ON hw.iso = e.iso
+WHERE e.trade_date = CAST(:trade_date AS DATE)
+GROUP BY e.iso
+"""
+
+
+def evaluate_context(
+    day: date, rows: Iterable[dict[str, Any]], codes: Iterable[str] | None = None
+) -> list[CheckResult]:
+    """Pure: per ISO and kind (outage, weather), the hours of the day with that context in
+    enriched_prices against the hours of the day. An ISO is held to a kind when the warehouse
+    holds that context for it on the day or the day before (a source that went quiet fails the
+    day; a day before any source ran, or an ISO no source covers, is not checked)."""
+    wanted = set(codes) if codes is not None else None
+    out = []
+    for r in sorted(rows, key=lambda r: str(r["iso"])):
+        if wanted is not None and r["iso"] not in wanted:
+            continue
+        for kind in ("outage", "weather"):
+            if not int(r[f"has_{kind}"]):
+                continue
+            seen, hours = int(r[kind]), int(r["hours"])
+            detail = f"{seen} of {hours} hours of the day carry {kind} context"
+            out.append(
+                CheckResult(
+                    day.isoformat(), str(r["iso"]), kind, "context_coverage", seen == hours, seen, hours, detail
+                )
+            )
+    return out
+
+
+def context_checks(
+    ex: warehouse.Executor,
+    day: date,
+    report: CheckReport,
+    codes: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> CheckReport:
+    """Add the context coverage verdicts of `day` to `report` (and to dq_results)."""
+    start = datetime.combine(day, datetime.min.time())
+    lo, hi = start - timedelta(days=1), start + timedelta(days=1, hours=12)  # the day before, the day (any US clock)
+    q = warehouse.bind(
+        sqlglot.parse_one(_CONTEXT_COVERAGE, read="redshift"),
+        trade_date=day,
+        lo=f"{lo:%Y-%m-%d %H:%M:%S}",
+        hi=f"{hi:%Y-%m-%d %H:%M:%S}",
+    )
+    results = evaluate_context(day, ex.query(q), codes)
+    if results:
+        ex.run([_insert_results(results, (now or datetime.now(UTC)).astimezone(UTC))])
+    report.results.extend(results)
+    return report

@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gridtape import landing
 from gridtape.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ TICKS_PREFIX = "curated/ticks/"
 MANIFEST_PREFIX = "curated/_manifests/ticks/"
 REJECTS_PREFIX = "curated/rejects/"
 LOCK_PREFIX = "curated/_locks/ticks/"
-RAW_PREFIX = "raw/"
+RAW_PREFIX = landing.RAW_PREFIX  # the layout is the kernel's (gridtape/landing.py)
 LOCK_TTL = timedelta(minutes=30)  # longer than placing one day's files ever takes
 LOCK_WAIT = timedelta(minutes=20)  # under the Glue job's timeout
 
@@ -73,21 +74,25 @@ class Store:
     def raw_objects(self, raw_dates: Sequence[date]) -> list[dict[str, Any]]:
         """The landed raw objects of these UTC dates, listed partition by partition (raw/ holds
         years of objects; the iso= partitions come from the listing, so an ISO code outside the
-        table still reaches compaction and is rejected there with its reason)."""
+        table still reaches compaction and is rejected there with its reason), followed by every
+        backfill mark (gridtape.landing.MARKS_PREFIX, any date), which the nightly plan reads
+        beside them (batch/catchup.py)."""
         isos: list[str] = []
         pages = self.s3.get_paginator("list_objects_v2").paginate(
             Bucket=self.raw_bucket, Prefix=RAW_PREFIX, Delimiter="/"
         )
         for page in pages:
-            isos += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+            # raw/context/ holds the enrichment records (batch/context), not ticks.
+            isos += [p["Prefix"] for p in page.get("CommonPrefixes", []) if p["Prefix"] != landing.CONTEXT_PREFIX]
         out = []
         for prefix in isos:
             for d in sorted(set(raw_dates)):
                 out += self.keys(self.raw_bucket, f"{prefix}date={d.isoformat()}/")
-        return out
+        return out + self.keys(self.raw_bucket, landing.MARKS_PREFIX)
 
     def raw_keys(self, raw_dates: Sequence[date]) -> list[str]:
-        return [o["Key"] for o in self.raw_objects(raw_dates)]
+        """The keys of the landed records alone (no marks): what compaction reads."""
+        return [o["Key"] for o in self.raw_objects(raw_dates) if landing.is_raw(o["Key"])]
 
 
 @dataclass(frozen=True, slots=True)

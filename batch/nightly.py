@@ -2,7 +2,8 @@
 
 - `run(date)`: the embedded default (`gridtape batch --date D`): plan the days (D plus the
   days that received late raw records, batch/catchup.py) -> compaction of them all (local
-  Spark) -> per day, load (DuckDB warehouse) and checks -> record the run -> SNS (the
+  Spark) -> per day, load (DuckDB warehouse), context (batch/context.py: outages, weather,
+  customers out and enriched_prices) and checks -> record the run -> SNS (the
   emulator), the same steps in the same order as statemachines/nightly.asl.json;
 - `lambda_step(event)`: what the warehouse Lambda does for the state machine in AWS (the
   PreviousDay, Plan, LoadDay, CheckDay and Finish states), against Redshift through the Data API.
@@ -16,9 +17,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from batch import catchup, checks, compaction, manifests, warehouse
+from batch import catchup, checks, compaction, context, manifests, warehouse
 from batch import days as _days
-from gridtape import aws, config
+from gridtape import aws, config, landing
 from gridtape.errors import TerminalError
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ def run(
         try:
             warehouse.ensure_schema(ex)
             store = manifests.Store(names.raw_bucket, names.curated_bucket)
-            planned = catchup.plan(ex, store.raw_objects(catchup.raw_dates(target, horizon)), target, horizon, overlap)
+            objects = store.raw_objects(catchup.raw_dates(target, horizon))
+            planned = catchup.plan(ex, objects, target, horizon, overlap)
             summary["planned"] = [d.isoformat() for d in planned]
             step = "Compact"
             if spark is None:
@@ -94,13 +96,20 @@ def run(
             summary["compaction"] = result.as_dict()
             loaded = [d for d in planned if _wanted(d, target, result.per_day.get(d.isoformat(), 0))]
             summary["days"] = [d.isoformat() for d in loaded]
-            loads, reports = {}, []
-            for d in loaded:
-                step = "LoadDays"
-                warehouse.load_day(ex, names.curated_bucket, d, has_data=result.per_day.get(d.isoformat(), 0) > 0)
-                loads[d.isoformat()] = warehouse.table_counts(ex, d)
-                reports.append(checks.run_checks(ex, d, expected).as_dict())
+            loads, reports, enriched = {}, [], {}
+            for d in planned:  # context for every planned day: a backfill may have marked only context
+                if d in loaded:
+                    step = "LoadDays"
+                    warehouse.load_day(ex, names.curated_bucket, d, has_data=result.per_day.get(d.isoformat(), 0) > 0)
+                    loads[d.isoformat()] = warehouse.table_counts(ex, d)
+                step = "Context"
+                enriched[d.isoformat()] = context.load_context(ex, names.raw_bucket, d, expected).as_dict()
+                if d in loaded:
+                    scope = catchup.check_scope(objects, d, target)
+                    report = checks.run_checks(ex, d, expected, feeds=scope)
+                    reports.append(checks.context_checks(ex, d, report, expected).as_dict())
             summary["loads"] = loads
+            summary["context"] = enriched
             summary["load"] = {"tables": loads[target.isoformat()]}
             step = "Finish"
             catchup.record_run(ex, started_at, target, planned)
@@ -154,9 +163,17 @@ def lambda_step(event: dict[str, Any]) -> dict[str, Any]:
         if not _wanted(day, target, len(manifest["entries"])):
             return {"date": day.isoformat(), "loaded": False, "tables": {}}
         warehouse.load_day(ex, event["curated_bucket"], day, has_data=bool(manifest["entries"]))
-        return {"date": day.isoformat(), "loaded": True, "tables": warehouse.table_counts(ex, day)}
+        out = {"date": day.isoformat(), "loaded": True, "tables": warehouse.table_counts(ex, day)}
+        if event.get("raw_bucket"):  # the LoadDay payload names it: the day's context too
+            out["context"] = context.load_context(ex, event["raw_bucket"], day).as_dict()
+        return out
     if action == "checks":
-        return checks.run_checks(ex, day).as_dict()
+        scope = None
+        if event.get("raw_bucket") and event.get("target"):
+            store = manifests.Store(raw_bucket=event["raw_bucket"], curated_bucket="")
+            marks = store.keys(event["raw_bucket"], landing.mark_key(day, "", "").rsplit("/", 1)[0] + "/")
+            scope = catchup.check_scope(marks, day, _days.parse_day(str(event["target"])))
+        return checks.context_checks(ex, day, checks.run_checks(ex, day, feeds=scope)).as_dict()
     if action == "finish":
         done = [r for r in event.get("days", []) if r.get("checks") is not None]
         catchup.record_run(

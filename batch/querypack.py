@@ -12,10 +12,10 @@ always bound) and `source`. Defaults: '' is the empty string, @as_of the referen
 (for a list) every ISO of the ISO table.
 
 Relations are swapped on the parsed tree, never by editing text:
-  * a view of the warehouse schema (hub_spreads) is inlined first, so the query pack and the
+  * a view of the warehouse schema (hub_spreads, dart) is inlined first, so the query pack and the
     view share one definition and the facts under the view are swapped like any other;
-  * tracked_hubs (iso, hub), hub_neighbours (iso_a, hub_a, iso_b, hub_b) and iso_datasets
-    (iso, dataset) are built from gridtape/isos.py, the one truth for them (the warehouse seeds
+  * tracked_hubs (iso, hub), hub_neighbours (iso_a, hub_a, iso_b, hub_b), settlement_markets
+    (iso, market) and iso_datasets (iso, dataset) are built from gridtape/isos.py, the one truth for them (the warehouse seeds
     tables of the first two names from it too; deriving them keeps a streaming-only or
     unseeded warehouse answering);
   * source=streaming reads prices / load_mw / volatility from the typed streaming views
@@ -216,7 +216,8 @@ def iso_relations() -> dict[str, exp.Expr]:
     return {
         "tracked_hubs": _union(("iso", "hub"), [(i.code, h) for i in isos.TABLE for h in i.hubs]),
         "hub_neighbours": _union(("iso_a", "hub_a", "iso_b", "hub_b"), isos.neighbour_pairs()),
-        "iso_datasets": _union(("iso", "dataset"), [(i.code, d) for i in isos.TABLE for d in i.datasets]),
+        "settlement_markets": _union(("iso", "market"), isos.settlement_markets()),
+        "iso_datasets": _union(("iso", "dataset"), [(i.code, d) for i in isos.TABLE for d in i.tick_datasets]),
     }
 
 

@@ -285,6 +285,7 @@ def seed_statements() -> list[exp.Expr]:
         *statements("seed.sql"),
         rows("tracked_hubs", ["iso", "hub"], [(iso.code, hub) for iso in isos.TABLE for hub in iso.hubs]),
         rows("hub_neighbours", ["iso_a", "hub_a", "iso_b", "hub_b"], isos.neighbour_pairs()),
+        rows("settlement_markets", ["iso", "market"], isos.settlement_markets()),
     ]
 
 

@@ -5,6 +5,8 @@ GET  /events         text/event-stream: snapshot, ticks, volatility, health, ale
                      each with an `id:`; a reconnecting browser sends Last-Event-ID and gets
                      what it missed (feed/hub.py); `?since=ID` does the same for a first connect
 GET  /api/history    ?hours=N (default 6): the last N hours from the warehouse
+GET  /api/enrichment  ?iso=&hub=&hours=N (default 48): one hub's hourly price beside outage MW,
+                     customers out and weather (feed/enrichment.py); hub '' = the headline hub
 GET  /api/snapshot   the live state as a new page gets it
 GET  /api/health     per-ISO feed health and record counts (the container's health check)
 
@@ -20,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,6 +39,7 @@ HISTORY: Final = web.AppKey("history", object)
 _LOOPBACK: Final = {"127.0.0.1", "::1"}
 
 History = Callable[[float], dict[str, Any]]
+Enrichment = Callable[[str, str, float], dict[str, Any]]  # (iso, hub, hours) -> the panel's answer
 
 
 def offload(fn: Callable[[Alert], Any]) -> Callable[[Alert], None]:
@@ -59,6 +61,7 @@ def make_app(
     live: LiveFeed,
     history: History | None = None,
     *,
+    enrichment: Enrichment | None = None,
     beat_s: float = 5.0,
     retry_ms: int = 1000,
     keepalive_s: float = 15.0,
@@ -66,6 +69,8 @@ def make_app(
     app = web.Application()
     app[LIVE] = live
     app[HISTORY] = history
+    # A warehouse history carries its warehouse's enrichment loader; an explicit one wins.
+    enrich = enrichment or getattr(history, "enrichment", None)
 
     async def index(request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -106,6 +111,20 @@ def make_app(
         loop = asyncio.get_running_loop()
         return web.json_response(await loop.run_in_executor(None, history, hours))
 
+    async def api_enrichment(request: web.Request) -> web.Response:
+        from feed.enrichment import BadRequest, empty, resolve
+
+        q = request.query
+        try:
+            hours = float(q.get("hours", "48"))
+            iso, hub = resolve(q.get("iso", "PJM"), q.get("hub", ""))
+        except (ValueError, BadRequest) as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        if enrich is None:
+            return web.json_response(empty(iso, hub, "no warehouse to read context from"))
+        loop = asyncio.get_running_loop()
+        return web.json_response(await loop.run_in_executor(None, enrich, iso, hub, hours))
+
     async def api_snapshot(request: web.Request) -> web.Response:
         return web.json_response({"last_event_id": live.hub.last_id, **live.snapshot()})
 
@@ -133,6 +152,7 @@ def make_app(
     app.router.add_get("/", index)
     app.router.add_get("/events", events)
     app.router.add_get("/api/history", api_history)
+    app.router.add_get("/api/enrichment", api_enrichment)
     app.router.add_get("/api/snapshot", api_snapshot)
     app.router.add_get("/api/health", api_health)
     app.router.add_static("/static", STATIC)
@@ -168,7 +188,24 @@ async def start(app: web.Application, host: str = "127.0.0.1", port: int = 8080)
     return runner
 
 
-def warehouse_history(path: Path) -> History:
-    from feed.history import load_history
+class WarehouseHistory:
+    """history(hours) and enrichment(iso, hub, hours) of one local warehouse file; `read` reads
+    the enrichment rows of a range (feed/enrichment.py ReadRows; default plain SQL)."""
 
-    return partial(load_history, path)
+    def __init__(self, path: Path, read: Any = None) -> None:
+        self.path = path
+        self.read = read
+
+    def __call__(self, hours: float) -> dict[str, Any]:
+        from feed.history import load_history
+
+        return load_history(self.path, hours)
+
+    def enrichment(self, iso: str, hub: str, hours: float) -> dict[str, Any]:
+        from feed.enrichment import load_enrichment
+
+        return load_enrichment(self.path, iso, hub, hours, read=self.read)
+
+
+def warehouse_history(path: Path, read: Any = None) -> History:
+    return WarehouseHistory(path, read)

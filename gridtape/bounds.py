@@ -46,6 +46,7 @@ def _refuse(field: str, reason: str) -> ContractError:
     return ContractError("tick", field, reason)
 
 
+@lru_cache(maxsize=65536)  # a response names each location once per interval
 def printable(text: str, max_bytes: int) -> str | None:
     """Why `text` cannot be a name in the warehouse, or None when it can."""
     if not text.isprintable():
@@ -61,17 +62,11 @@ def printable(text: str, max_bytes: int) -> str | None:
 def check_tick_bounds(record: dict[str, Any]) -> None:
     """Raise ContractError naming the field of a typed tick that is out of bounds."""
     for name in TIME_FIELDS:
-        when = _ts(record[name])
-        if not ERA_START <= when < ERA_END:
+        if not _in_era(record[name]):
             raise _refuse(name, f"{record[name]} is outside {ERA_START:%Y}..{ERA_END:%Y}")
-    start, end = _ts(record["interval_start"]), _ts(record["interval_end"])
-    if end <= start:
-        raise _refuse("interval_end", "must be after interval_start")
-    minutes = MARKET_MINUTES[record["market"]]
-    if end - start != timedelta(minutes=minutes):
-        raise _refuse("interval_end", f"a {record['market']} interval lasts {minutes} minutes, not {end - start}")
-    if start.second or start.microsecond or (start.hour * 60 + start.minute) % minutes:
-        raise _refuse("interval_start", f"{record['interval_start']} is not on the {minutes}-minute grid")
+    problem = _interval_problem(record["interval_start"], record["interval_end"], record["market"])
+    if problem:
+        raise _refuse(*problem)
     for name, limit in (("location", LOCATION_MAX_BYTES), ("source", SOURCE_MAX_BYTES)):
         why = printable(record[name], limit)
         if why:
@@ -98,6 +93,25 @@ def check_tick_bounds(record: dict[str, Any]) -> None:
     revision = record.get("revision")
     if revision is not None and not 0 <= revision <= REVISION_MAX:
         raise _refuse("revision", f"{revision} is outside 0..{REVISION_MAX} (the warehouse's BIGINT)")
+
+
+@lru_cache(maxsize=65536)
+def _in_era(value: str) -> bool:
+    return ERA_START <= _ts(value) < ERA_END
+
+
+@lru_cache(maxsize=65536)  # every location of an interval has the same three values
+def _interval_problem(start_text: str, end_text: str, market: str) -> tuple[str, str] | None:
+    """(field, reason) when the interval is not one of the market's grid, else None."""
+    start, end = _ts(start_text), _ts(end_text)
+    if end <= start:
+        return "interval_end", "must be after interval_start"
+    minutes = MARKET_MINUTES[market]
+    if end - start != timedelta(minutes=minutes):
+        return "interval_end", f"a {market} interval lasts {minutes} minutes, not {end - start}"
+    if start.second or start.microsecond or (start.hour * 60 + start.minute) % minutes:
+        return "interval_start", f"{start_text} is not on the {minutes}-minute grid"
+    return None
 
 
 def check_live(record: dict[str, Any], fetched_at: datetime) -> None:

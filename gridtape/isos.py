@@ -17,11 +17,28 @@ from zoneinfo import ZoneInfo
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    """One dataset as an ISO publishes it: the market it belongs to and its interval grid."""
+    """One dataset as an ISO publishes it: the market it belongs to, its interval grid and when
+    the ISO posts it. A feed's `name` is what gridtape polls, parses, backfills and watches
+    (`gridtape parse --dataset dam`); its ticks carry the contract's `dataset` and `market`."""
 
-    dataset: str  # lmp | load
+    dataset: str  # the tick's dataset: lmp | load
     market: str  # RT5 | RT15 | RTH | DAM
     minutes: int  # interval length; intervals start on this grid of the ISO's clock
+    name: str = ""  # the feed's name: lmp | load | dam (default: the dataset)
+    # When the ISO posts it. Real-time feeds: about `lag_s` after each interval ends.
+    # Day-ahead: the next operating day's results all at once, at `posts_at` (the ISO's
+    # market clock, HH:MM), the day before.
+    lag_s: int = 120
+    posts_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.dataset)
+
+
+def dam(posts_at: str) -> Feed:
+    """Day-ahead hourly LMP, posted at `posts_at` local time for the next operating day."""
+    return Feed("lmp", "DAM", 60, name="dam", posts_at=posts_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +76,11 @@ class Iso:
     # The ISOs round each figure to the cent, so three rounded parts can miss the rounded total
     # by 1.5 cents.
     component_gap: tuple[float, float] = (-0.02, 0.02)
-    min_poll_interval_s: float = 60.0  # the ISO's polling etiquette
+    min_poll_interval_s: float = 5.0  # the ISO's polling etiquette: the shortest gap between two polls of one feed
     system: str = ""  # the location name of the ISO-wide load (default: the code)
+    # The real-time market the ISO settles on: what DART (real-time hourly average minus
+    # day-ahead) averages. ERCOT settles real time on 15-minute settlement point prices.
+    rt_settlement: str = "RT5"
     module: str = ""  # the producers module whose IsoSource polls it (default: producers.<code>)
 
     def __post_init__(self) -> None:
@@ -75,13 +95,28 @@ class Iso:
 
     @property
     def datasets(self) -> tuple[str, ...]:
+        """The feed names gridtape polls for this ISO: lmp, load, dam."""
+        return tuple(dict.fromkeys(f.name for f in self.feeds))
+
+    @property
+    def tick_datasets(self) -> tuple[str, ...]:
+        """The contract datasets its ticks carry (dam feeds lmp ticks)."""
         return tuple(dict.fromkeys(f.dataset for f in self.feeds))
 
-    def feed(self, dataset: str, market: str | None = None) -> Feed:
+    def feed(self, name: str, market: str | None = None) -> Feed:
+        """The feed called `name` (for a name with several markets, ERCOT's RT5 and RT15 lmp,
+        the one of `market`; without it, the first), or the one whose ticks carry dataset
+        `name` in `market` (a tick's ("lmp", "DAM") is the dam feed)."""
         for f in self.feeds:
-            if f.dataset == dataset and (market is None or f.market == market):
+            if f.name == name and (market is None or f.market == market):
                 return f
-        raise KeyError(f"{self.code} publishes no {dataset} {market or ''}".strip())
+        for f in self.feeds:
+            if f.dataset == name and f.market == market:
+                return f
+        raise KeyError(f"{self.code} publishes no {name} {market or ''}".strip())
+
+    def feeds_named(self, name: str) -> tuple[Feed, ...]:
+        return tuple(f for f in self.feeds if f.name == name)
 
     @property
     def resource_name(self) -> str:
@@ -100,6 +135,8 @@ TABLE: Final[tuple[Iso, ...]] = (
         # LMP = MCE + MCC + MCL + MGHG, and the GHG adder (>= 0, tens of $/MWh at EIM nodes
         # outside California) has no field in the tick.
         component_gap=(-0.02, 250.0),
+        # TAC-area actual load is hourly only (OASIS SLD_FCST ACTUAL): a feed of its own grid.
+        feeds=(*RT5, Feed("load", "RTH", 60), dam("13:00")),  # IFM results by 13:00 Pacific
     ),
     Iso(
         "ERCOT",
@@ -107,11 +144,26 @@ TABLE: Final[tuple[Iso, ...]] = (
         "America/Chicago",
         requests_per_second=1.0,
         hubs=("HB_BUSAVG", "HB_HOUSTON", "HB_HUBAVG", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST"),
-        # SCED prices per 5 minutes, settlement point prices per 15; the load dashboard is hourly.
-        feeds=(Feed("lmp", "RT5", 5), Feed("lmp", "RT15", 15), Feed("load", "RTH", 60)),
+        # SCED prices per 5 minutes, settlement point prices per 15; system load per 5 minutes
+        # (supply-demand dashboard) and per hour with zones (dashboard, NP6-345/346).
+        feeds=(
+            Feed("lmp", "RT5", 5),
+            Feed("lmp", "RT15", 15),
+            Feed("load", "RTH", 60),
+            Feed("load", "RT5", 5),
+            dam("13:30"),
+        ),
+        rt_settlement="RT15",
         api_key=ApiKey("ERCOT_API_KEY", "ERCOT_API_KEY_SECRET_ID", required=False),
     ),
-    Iso("ISONE", "ISO New England", "America/New_York", requests_per_second=1.0, hubs=(".H.INTERNAL_HUB",)),
+    Iso(
+        "ISONE",
+        "ISO New England",
+        "America/New_York",
+        requests_per_second=1.0,
+        hubs=(".H.INTERNAL_HUB",),
+        feeds=(*RT5, dam("13:30")),
+    ),
     Iso(
         "MISO",
         "Midcontinent ISO",
@@ -121,6 +173,9 @@ TABLE: Final[tuple[Iso, ...]] = (
             f"{h}.HUB" for h in ("ARKANSAS", "ILLINOIS", "INDIANA", "LOUISIANA", "MICHIGAN", "MINN", "MS", "TEXAS")
         ),
         neighbours=(Neighbour("MINN.HUB", "SPP", "SPPNORTH_HUB"), Neighbour("ARKANSAS.HUB", "SPP", "SPPSOUTH_HUB")),
+        # RTH: local-resource-zone actual load (and MISO's hourly total), hourly only, the next day.
+        feeds=(*RT5, Feed("load", "RTH", 60), dam("14:00")),  # day-ahead by 14:00 EST, the market clock
+        min_poll_interval_s=60.0,  # MISO asks for one request a minute per feed: it cannot poll fast
     ),
     Iso(
         "NYISO",
@@ -142,6 +197,7 @@ TABLE: Final[tuple[Iso, ...]] = (
             "WEST",
         ),
         neighbours=(Neighbour("HUD VL", "ISONE", ".H.INTERNAL_HUB"),),
+        feeds=(*RT5, dam("11:00")),
     ),
     Iso(
         "PJM",
@@ -165,6 +221,7 @@ TABLE: Final[tuple[Iso, ...]] = (
         system="PJM RTO",
         neighbours=(Neighbour("WESTERN HUB", "MISO", "INDIANA.HUB"), Neighbour("WESTERN HUB", "NYISO", "WEST")),
         api_key=ApiKey("PJM_API_KEY", "PJM_API_KEY_SECRET_ID", required=True),
+        feeds=(*RT5, dam("13:30")),
     ),
     Iso(
         "SPP",
@@ -173,11 +230,13 @@ TABLE: Final[tuple[Iso, ...]] = (
         requests_per_second=2.0,
         hubs=("SPPNORTH_HUB", "SPPSOUTH_HUB"),
         neighbours=(Neighbour("SPPSOUTH_HUB", "ERCOT", "HB_NORTH"),),
+        feeds=(*RT5, dam("13:00")),
     ),
 )
 
 BY_CODE: Final[dict[str, Iso]] = {iso.code: iso for iso in TABLE}
 CODES: Final[tuple[str, ...]] = tuple(BY_CODE)
+FEED_NAMES: Final[tuple[str, ...]] = tuple(dict.fromkeys(f.name for iso in TABLE for f in iso.feeds))
 
 
 def get(code: str) -> Iso:
@@ -185,6 +244,11 @@ def get(code: str) -> Iso:
         return BY_CODE[code]
     except KeyError:
         raise KeyError(f"unknown ISO {code!r}; expected one of {', '.join(CODES)}") from None
+
+
+def settlement_markets() -> list[tuple[str, str]]:
+    """(iso, real-time market it settles on): the warehouse's seed for DART."""
+    return [(iso.code, iso.rt_settlement) for iso in TABLE]
 
 
 def neighbour_pairs() -> list[tuple[str, str, str, str]]:

@@ -19,6 +19,7 @@ ROWS_QUARANTINED: Final = "RowsQuarantined"  # rows refused by the contract, eac
 RESPONSES_QUARANTINED: Final = "ResponsesQuarantined"  # whole responses (format changed, bomb, ...)
 POLL_ERRORS: Final = "PollErrors"  # a poll that failed (fetch, parse or publish)
 POLL_SKIPPED: Final = "PollSkipped"  # a poll that could not run (missing key, denied secret): a failure too
+POLLS_NOT_MODIFIED: Final = "PollsNotModified"  # polls answered 304 for every request: no parse, no publish
 
 # Streaming job (no dimensions)
 LATE_TICKS_DROPPED: Final = "LateTicksDropped"  # behind the watermark

@@ -28,7 +28,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Protocol, TypedDict, Unpack
 
 from gridtape import bounds, contract, isos
@@ -145,6 +145,17 @@ class IsoSource(ABC):
         before what a normal poll reads, the module also fetches what is missing since then,
         within its rate limit and its documented cap."""
 
+    # -- history ---------------------------------------------------------------------------
+    # Feeds whose archives history() reads: what `gridtape backfill` can fill.
+    archives: ClassVar[frozenset[str]] = frozenset()
+
+    def history(self, dataset: str, day: date, http: HttpClient) -> list[Response]:
+        """The archived responses that hold operating day `day` (the ISO's market-clock date)
+        of feed `dataset`, the files the ISO keeps for past days. parse() reads them like live
+        responses (it tells the formats apart by the response's URL), so a backfilled day and
+        a polled day give the same ticks for every interval both hold."""
+        raise NotImplementedError(f"{self.iso} keeps no archive gridtape reads for {dataset}")
+
     def error(self, dataset: str, url: str, reason: str) -> SourceError:
         return SourceError(self.iso, dataset, url, reason)
 
@@ -162,8 +173,8 @@ class IsoSource(ABC):
         published_at: datetime | None = None,
         **values: Unpack[Values],
     ) -> dict[str, Any]:
-        """A wire tick from one response: iso, market (the table's feed for the dataset unless
-        given), interval (from `start` for interval-beginning ISOs, `end` for interval-ending
+        """A wire tick from one response of the feed named `dataset` (lmp, load, dam): iso,
+        dataset and market (the table's feed; `market` picks one where a name has several), interval (from `start` for interval-beginning ISOs, `end` for interval-ending
         ones; the feed's length gives the other), published_at (the response's Last-Modified,
         else the fetch, unless the ISO says when), ingested_at (the fetch) and source (the URL)."""
         feed = self.facts.feed(dataset, market)
@@ -175,7 +186,7 @@ class IsoSource(ABC):
         return contract.tick(
             iso=self.iso,
             market=feed.market,
-            dataset=dataset,
+            dataset=feed.dataset,
             location=location,
             location_type=location_type,
             interval_start=start,
@@ -227,15 +238,22 @@ class IsoSource(ABC):
         finished: list[dict[str, Any]] = []
         for t in self._guarded(dataset, responses, lambda: self.finish(dataset, ticks)):
             if id(t) not in seen:  # a tick finish() made itself (e.g. a system total): check it too
-                why = self._check(t, None, live)
+                why = self._check(dataset, t, None, live)
                 if why:
                     refused.append(Refused(t["source"], why, excerpt(t)))
                     continue
             finished.append(t)
-        latest = {contract.natural_key(t): t for t in finished}  # a later response or row wins
-        return Parsed(sorted(latest.values(), key=_order), refused)
+        record = self.record_contract(dataset)
+        latest = {contract.natural_key(t, record): t for t in finished}  # a later response or row wins
+        order = _order if record is contract.TICK else (lambda t: contract.natural_key(t, record))
+        return Parsed(sorted(latest.values(), key=order), refused)
 
     # hooks (see the module docstring)
+    def record_contract(self, dataset: str) -> contract.RecordContract:
+        """The contract a feed's records follow: ticks, unless a context source (outages,
+        weather, customers out: gridtape/context.py) says otherwise."""
+        return contract.TICK
+
     def prepare(self, dataset: str, responses: Sequence[Response]) -> Any:
         return None
 
@@ -261,18 +279,18 @@ class IsoSource(ABC):
                 continue
             if made is None:
                 continue
-            why = self._check(made, response, live)
+            why = self._check(dataset, made, response, live)
             if why:
                 bad.append(Refused(response.url, why, excerpt(row)))
             else:
                 good.append(made)
         return good, bad
 
-    @staticmethod
-    def _check(t: dict[str, Any], response: Response | None, live: bool) -> str | None:
+    def _check(self, dataset: str, t: dict[str, Any], response: Response | None, live: bool) -> str | None:
+        record = self.record_contract(dataset)
         try:
-            contract.validate(t)
-            if live:
+            contract.validate(t, record)
+            if live and record is contract.TICK:
                 bounds.check_live(t, response.fetched_at if response else contract.parse_ts(t["ingested_at"]))
         except ValueError as exc:
             return str(exc)

@@ -29,6 +29,7 @@ from tenacity.stop import stop_base
 
 from gridtape.errors import TransientError
 from producers.base import Request, Response
+from producers.conditional import Validators
 from producers.formats import http_date
 from producers.ratelimit import BUDGET_EXHAUSTED, BudgetExhausted, RateLimiter
 from producers.replay import RecordedPoll, RecordedResponse, RecordingError, Recordings, ReplayTransport
@@ -100,13 +101,6 @@ class Exchange:
     not_modified: bool
 
 
-@dataclass
-class _Cached:
-    etag: str | None
-    last_modified: str | None
-    response: RawResponse
-
-
 class _Retry(Exception):
     """Internal: this attempt failed in a retryable way."""
 
@@ -174,11 +168,8 @@ class FetchLayer:
         self.secrets = tuple(s for s in secrets if s)
         self.exchanges: list[Exchange] = []
         self.responses: list[Response] = []  # this poll's, for quarantine when parsing fails
-        # Conditional requests: validators and the body they validate, per full URL. A validator
-        # only becomes usable after commit(), i.e. once the poll that fetched it has published
-        # what it parsed: a 304 must never hide data that failed to parse or publish.
-        self._cache: dict[str, _Cached] = {}
-        self._pending: dict[str, _Cached] = {}
+        self.unseen: list[str] = []  # this poll's 304s to seeded validators (no body to hand on)
+        self.validators = Validators()  # conditional requests (producers.conditional)
 
     def set_deadline(self, monotonic_deadline: float | None) -> None:
         """No GET may wait past this point of the monotonic clock (None: no budget). A retry,
@@ -195,12 +186,10 @@ class FetchLayer:
         if self.https_only and urlsplit(request.url).scheme != "https":
             raise ResponseRefused(self.iso, self.redact(url), "refused: not an https URL")
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", **request.headers}
-        cached = self._cache.get(url)
-        if cached is not None:
-            if cached.etag:
-                headers["If-None-Match"] = cached.etag
-            if cached.last_modified:
-                headers["If-Modified-Since"] = cached.last_modified
+        # Validators belong to the resource, not to a cache buster that changes on every call.
+        resource = full_url(request.url, {k: v for k, v in request.params.items() if k not in request.volatile_params})
+        cached = self.validators.lookup(resource)
+        headers.update(self.validators.headers(cached))
         if isinstance(self.transport, ReplayTransport):
             self.transport.volatile = request.volatile_params
         attempts = 0
@@ -250,13 +239,12 @@ class FetchLayer:
             ) from None
 
         not_modified = raw.status == 304 and cached is not None
-        if not_modified:
-            assert cached is not None
+        if not_modified and cached is not None and cached.response is not None:
             raw = cached.response  # nothing new: the body we already parsed and published
+        elif not_modified:
+            self.unseen.append(resource)  # a seeded validator: "nothing new", but no body here
         elif 200 <= raw.status < 300:
-            etag, modified = _header(raw.headers, "ETag"), _header(raw.headers, "Last-Modified")
-            if etag or modified:
-                self._pending[url] = _Cached(etag, modified, raw)
+            self.validators.fetched(resource, _header(raw.headers, "ETag"), _header(raw.headers, "Last-Modified"), raw)
         self.exchanges.append(Exchange(self.redact(url), raw.status, len(raw.body), attempts, not_modified))
         response = Response(url=url, status=raw.status, body=raw.body, headers=raw.headers, fetched_at=self.clock())
         self.responses.append(response)
@@ -284,7 +272,8 @@ class FetchLayer:
     def begin_poll(self) -> None:
         self.exchanges = []
         self.responses = []
-        self._pending = {}
+        self.unseen = []
+        self.validators.begin_poll()
 
     def all_not_modified(self) -> bool:
         """True when the poll made requests and every one was answered 304."""
@@ -292,11 +281,10 @@ class FetchLayer:
 
     def commit(self) -> None:
         """The poll published everything it parsed: its validators may now be sent."""
-        self._cache.update(self._pending)
-        self._pending = {}
+        self.validators.commit()
 
     def discard(self) -> None:
-        self._pending = {}
+        self.validators.discard()
 
     def redact(self, text: str) -> str:
         """Never log or store an API key that travels in a URL."""

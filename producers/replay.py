@@ -91,26 +91,30 @@ class ReplayTransport:
 
     def __init__(self, recordings: Recordings) -> None:
         self.recordings = recordings
-        # url -> [(params, responses recorded for exactly those params)]
-        self._by_url: dict[str, list[tuple[dict[str, str], list[RecordedResponse]]]] = {}
+        # (url, params) -> the responses recorded for exactly that request, in manifest order. An
+        # archive tree answers thousands of downloads on one URL (ERCOT's mirDownload?doclookupId=):
+        # a dict, not a scan, finds each.
+        self._queues: dict[tuple[str, frozenset[tuple[str, str]]], list[RecordedResponse]] = {}
         for r in recordings.responses:
-            groups = self._by_url.setdefault(r.url, [])
-            group = next((g for p, g in groups if p == dict(r.params)), None)
-            if group is None:
-                groups.append((dict(r.params), [r]))
-            else:
-                group.append(r)
+            self._queues.setdefault((r.url, _key(r.params)), []).append(r)
         self.volatile: tuple[str, ...] = ()  # the current request's cache busters, set by the FetchLayer
         self.unmatched: list[str] = []
 
     def send(self, url: str, params: Mapping[str, str], headers: Mapping[str, str], timeout: float) -> RawResponse:
-        def stable(p: Mapping[str, str]) -> dict[str, str]:
-            return {k: str(v) for k, v in p.items() if k not in self.volatile}
+        queue = self._queues.get((url, _key(params)))
+        if queue is None and self.volatile:  # cache busters: match on the other params alone
 
-        wanted = stable(params)
-        queue = next((g for p, g in self._by_url.get(url, []) if stable(p) == wanted), None)
+            def stable(p: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+                return frozenset((k, v) for k, v in p if k not in self.volatile)
+
+            wanted = stable(_key(params))
+            queue = next((q for (u, p), q in self._queues.items() if u == url and stable(p) == wanted), None)
         if not queue:
             self.unmatched.append(full_url(url, params))
             return RawResponse(404, b"Not Found (no recording for this request)", {"Content-Type": "text/plain"})
         rec = queue.pop(0) if len(queue) > 1 else queue[0]
         return RawResponse(rec.status, rec.path.read_bytes(), dict(rec.headers))
+
+
+def _key(params: Mapping[str, str]) -> frozenset[tuple[str, str]]:
+    return frozenset((k, str(v)) for k, v in params.items())

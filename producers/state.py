@@ -24,7 +24,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -73,6 +73,7 @@ class FeedState:
     last_error_at: str | None = None
     rows_quarantined: int = 0  # since the feed item was created
     responses_quarantined: int = 0
+    validators: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)  # producers.conditional
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class Outcome:
     rows_quarantined: int = 0
     responses_quarantined: int = 0
     cursor: str | None = None  # only after a successful publish; never moves backwards
+    validators: Mapping[str, tuple[str | None, str | None]] | None = None  # only after a successful poll
 
 
 def content_hash(tick: Mapping[str, Any]) -> str:
@@ -238,6 +240,9 @@ class StateStore:
         if outcome.error:
             sets += ["last_error = :error", "last_error_at = :at"]
             values[":error"] = {"S": outcome.error[:2000]}
+        if outcome.validators is not None:  # this poll's conditional-request validators, for a cold poller
+            sets.append("validators = :validators")
+            values[":validators"] = {"S": json.dumps(outcome.validators, separators=(",", ":"))}
         before = lease.feed.cursor
         if outcome.cursor and (before is None or contract.parse_ts(outcome.cursor) > contract.parse_ts(before)):
             sets.append("#cursor = :cursor")
@@ -334,6 +339,7 @@ def _feed_state(iso: str, dataset: str, item: Mapping[str, Any]) -> FeedState:
         last_error_at=s("last_error_at"),
         rows_quarantined=n("rows_quarantined"),
         responses_quarantined=n("responses_quarantined"),
+        validators={k: (v[0], v[1]) for k, v in json.loads(s("validators") or "{}").items()},
     )
 
 

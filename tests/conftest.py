@@ -52,3 +52,23 @@ def iso_samples() -> Path:
     if not ISO_SAMPLES.is_dir():
         pytest.skip("../shared/iso-samples is absent (only present beside the team's checkout)")
     return ISO_SAMPLES
+
+
+@pytest.fixture
+def own_names(stack: Any) -> Any:
+    """A deployment name of the test's own on the shared emulator: its raw and curated buckets
+    and its poller state table, so no other test's raw objects, marks or cursors mix in."""
+    import uuid
+
+    from gridtape import aws, config
+
+    own = config.Names(env=f"{stack.names.env}-{uuid.uuid4().hex[:8]}", account=stack.names.account)
+    for bucket in (own.raw_bucket, own.curated_bucket):
+        aws.client("s3").create_bucket(Bucket=bucket)
+    aws.client("dynamodb").create_table(
+        TableName=own.poller_state_table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return own

@@ -33,6 +33,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_run)
 
 
+# The query pack's answers to the dashboard's "Price vs context" panel, merged hour by hour.
 def _run(args: argparse.Namespace) -> int:
     from app.local.feed_service import FeedService
     from app.stack import emulator

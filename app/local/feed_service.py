@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from app.local.feed_driver import FeedDriver, streams_for
 from feed import alerts
@@ -25,6 +27,32 @@ from gridtape import config
 log = logging.getLogger(__name__)
 
 
+ENRICHMENT_QUERIES: Final = ("price_vs_outages", "price_vs_temperature")
+
+
+def querypack_rows(con: Any, iso: str, hub: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """feed/enrichment.py's ReadRows through the query pack (batch/queries): each query rendered
+    for DuckDB and run on the feed's read-only connection (the nightly load keeps its write lock)."""
+    from batch import querypack
+    from gridtape.contract import format_ts
+
+    hours = max(1, math.ceil((until - since) / timedelta(hours=1)))
+    params = {"iso": iso, "hub": hub, "until": format_ts(until), "hours": str(hours)}
+    merged: dict[Any, dict[str, Any]] = {}
+    for name in ENRICHMENT_QUERIES:
+        cur = con.execute(querypack.render(name, params).sql(dialect="duckdb"))
+        names = [d[0] for d in cur.description]
+        for row in cur.fetchall():
+            values = dict(zip(names, row, strict=True))
+            merged.setdefault(values["interval_start"], {}).update(values)
+    zone = con.execute(  # the zone of the range's newest hour (the queries do not return it)
+        "SELECT zone FROM enriched_prices WHERE iso = ? AND location = ? AND lmp IS NOT NULL"
+        " AND interval_start < ? ORDER BY interval_start DESC LIMIT 1",
+        [iso, hub, until.astimezone(UTC).replace(tzinfo=None)],
+    ).fetchone()
+    return [{**r, "zone": zone[0] if zone else None} for _, r in sorted(merged.items())]
+
+
 @dataclass
 class FeedService:
     names: config.Names
@@ -32,6 +60,8 @@ class FeedService:
     port: int = 8080
     rules: Path | None = None  # default: feed/alerts.toml
     warehouse: Path | None = None  # default: $GRIDTAPE_HOME/warehouse.duckdb
+    # How the enrichment panel reads the warehouse (feed/enrichment.py ReadRows): the query pack.
+    enrichment_rows: Any = querypack_rows
     worker_id: str | None = None
     idle_s: float = 0.25
     failover_s: float = 10.0
@@ -86,7 +116,7 @@ class FeedService:
             rules = alerts.load_rules(self.rules or alerts.DEFAULT_RULES)
             notify = offload(alerts.sns_publisher(self.names)) if self.notify else None
             self.live = LiveFeed(alerts.AlertEngine(rules, notify), stale_after_s=self.stale_after_s)
-            history = warehouse_history(self.warehouse or config.home() / "warehouse.duckdb")
+            history = warehouse_history(self.warehouse or config.home() / "warehouse.duckdb", self.enrichment_rows)
             app = make_app(self.live, history, beat_s=self.beat_s, retry_ms=self.retry_ms)
             self._stop_app = asyncio.Event()
             runner = await serve_app(app, self.host, self.port)

@@ -1,6 +1,7 @@
 """`gridtape land`: the embedded stand-in for the Firehose delivery stream (infra/ writes the
 real one). Emulators do not deliver Kinesis -> Firehose -> S3, so this loop does, with the
-same layout, buffering and format:
+same layout (defined once in gridtape/landing.py, which the backfill writes too), buffering
+and format:
 
 - source: the ticks stream, read with GetShardIterator / GetRecords, shard by shard;
 - dynamic partitioning as the Firehose JQ query `{iso: .iso, date: .interval_start[0:10]}`:
@@ -27,45 +28,22 @@ checkpoint covers them all.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gridtape import aws, config, kinesis
+from gridtape import aws, config, kinesis, landing
 
 log = logging.getLogger(__name__)
 
 BUFFER_SECONDS = 60.0
 BUFFER_BYTES = 64 * 1024 * 1024
-RAW_PREFIX = "raw/"
-ERROR_PREFIX = "errors/"
-STREAM_VERSION = 1
-
-
-def partition_keys(data: bytes) -> tuple[str, str]:
-    """The JQ query {iso: .iso, date: .interval_start[0:10]}; raises ValueError like a failed extraction."""
-    record = json.loads(data)
-    if not isinstance(record, dict):
-        raise ValueError("record is not a JSON object")
-    iso, start = record.get("iso"), record.get("interval_start")
-    if not isinstance(iso, str) or not iso or not isinstance(start, str) or len(start) < 10:
-        raise ValueError("partition keys iso / interval_start missing")
-    return iso, start[:10]
-
-
-def object_key(prefix: str, stream: str, when: datetime, content: str = "") -> str:
-    """Firehose's key shape; the uuid is derived from `content` (what the object holds) when
-    given, so the same records always land at the same key."""
-    uid = uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}{stream}|{content}") if content else uuid.uuid4()
-    return f"{prefix}{stream}-{STREAM_VERSION}-{when:%Y-%m-%d-%H-%M-%S}-{uid}.gz"
 
 
 def error_record(data: bytes, reason: str, arrival: datetime) -> bytes:
@@ -143,14 +121,14 @@ class Lander:
 
     def accept(self, data: bytes, arrival: datetime, shard: str = "", sequence: str = "") -> None:
         try:
-            iso, day = partition_keys(data)
+            iso, day = landing.partition_keys(data)
         except (ValueError, UnicodeDecodeError) as exc:
             self.stats["errors"] += 1
-            prefix = f"{ERROR_PREFIX}processing-failed/{arrival:%Y-%m-%d}/"
+            prefix = f"{landing.ERROR_PREFIX}processing-failed/{arrival:%Y-%m-%d}/"
             self._add(prefix, error_record(data, str(exc), arrival), arrival, shard, sequence)
             return
         self.stats["records"] += 1
-        self._add(f"{RAW_PREFIX}iso={iso}/date={day}/", data.rstrip(b"\n"), arrival, shard, sequence)
+        self._add(landing.partition(iso, day), data.rstrip(b"\n"), arrival, shard, sequence)
 
     def due(self) -> bool:
         now = self.clock()
@@ -165,8 +143,8 @@ class Lander:
             self._save(self.checkpoint, dict(self.positions))
         written = 0
         for prefix, buf in sorted(self.buffers.items()):
-            body = gzip.compress(b"\n".join(buf.lines) + b"\n")
-            key = object_key(prefix, self.delivery_name, buf.opened_at, buf.content())
+            body = landing.encode(buf.lines)
+            key = landing.object_key(prefix, self.delivery_name, buf.opened_at, buf.content())
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
             written += 1
         self.buffers.clear()

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.stack.cfn_yaml import Ref, Sub
 from gridtape import isos, metrics
+from producers import rhythm
 
 # Data age: the newest published interval may be this many intervals old (the ISOs publish a
 # few minutes after an interval ends, and a poll can miss one publication) ...
@@ -18,10 +19,29 @@ MIN_AGE_MARGIN_MIN = 10
 
 
 def data_age_threshold_s(iso: isos.Iso, dataset: str) -> int:
-    """Seconds of DataAgeSeconds that mean a feed has stopped. The metric has no market
-    dimension, so the dataset's slowest feed (ERCOT lmp: RT15, not RT5) sets the bar."""
-    minutes = max(f.minutes for f in iso.feeds if f.dataset == dataset)
+    """Seconds of DataAgeSeconds that mean a feed (`dataset` is the feed's name, the metric's
+    Dataset dimension) has stopped. The metric has no market dimension, so the feed's slowest
+    market (ERCOT lmp: RT15, not RT5) sets the bar. A day-ahead feed's age is measured from the
+    end of the newest day published: stale means tomorrow's results still missing a margin
+    after posts_at, a negative age (producers.rhythm.dam_stale_after)."""
+    if (dam := rhythm.day_ahead(iso, dataset)) is not None:
+        return int(rhythm.dam_stale_after(dam).total_seconds())
+    minutes = max(f.minutes for f in iso.feeds_named(dataset))
     return (AGE_INTERVALS * minutes + max(MIN_AGE_MARGIN_MIN, minutes // 2)) * 60
+
+
+def _age_text(iso: isos.Iso, dataset: str, threshold: int) -> str:
+    what = f"{iso.code} {dataset}"
+    if (dam := rhythm.day_ahead(iso, dataset)) is not None:
+        margin = int(rhythm.DAM_MARGIN.total_seconds() // 60)
+        return (
+            f"{what}: tomorrow's day-ahead results are still missing {margin} minutes after {iso.code} "
+            f"posts them ({dam.posts_at} market clock), or the poller reports no age at all (missing data breaches)."
+        )
+    return (
+        f"The newest {what} interval published is over {threshold // 60} minutes old, or the poller "
+        "reports no age at all (missing data breaches): the feed has stopped."
+    )
 
 
 def _alarm(
@@ -69,8 +89,7 @@ def feed_alarms(iso: isos.Iso, dataset: str) -> dict[str, Any]:
     return {
         f"{lid}DataAgeAlarm": _alarm(
             f"{slug}-data-age",
-            f"The newest {what} interval published is over {threshold // 60} minutes old, or the poller "
-            "reports no age at all (missing data breaches): the feed has stopped.",
+            _age_text(iso, dataset, threshold),
             _feed_metric(metrics.DATA_AGE_S, iso, dataset, "Maximum"),
             {
                 "Period": 300,

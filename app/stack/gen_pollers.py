@@ -21,7 +21,13 @@ QUARANTINE_PREFIX = f"{quarantine.PREFIX}/iso={{code}}/"
 # Every partition key the poller-state table holds for an ISO names it between '#'s
 # (producers/state.py: tick#<ISO>#<dataset>, feed#<ISO>#<dataset>: lease, cursor and status); a test checks both forms.
 STATE_KEY_PATTERN = "*#{code}#*"
-LAMBDA_TIMEOUT_S = 55  # inside the one-minute schedule
+# Inside the one-minute schedule. An invocation polls the feeds due, then stays for the fast
+# windows opening within its minute (producers.poller.loop.LAMBDA_WINDOW_S, 50 s: each feed on
+# its rhythm, producers.rhythm) and returns at once when none does; a warm container keeps each
+# feed's schedule and validators, a cold one reads the validators from the state table.
+# (Chosen over a Step Functions Express loop: the same cost per second of polling, but the warm
+# HTTP session, rate limiter and schedule live in one process; README: the cost per month.)
+LAMBDA_TIMEOUT_S = 55
 
 _ARN = "arn:${AWS::Partition}"
 _REGIONAL = "${AWS::Region}:${AWS::AccountId}"
@@ -186,7 +192,8 @@ def poller(iso: isos.Iso) -> dict[str, Any]:
             },
             "Properties": {
                 "FunctionName": Sub(name),
-                "Description": f"Polls {iso.code} market data and publishes new intervals to the ticks stream.",
+                "Description": f"Polls {iso.code} market data on each feed's rhythm (fast while an interval is due) "
+                "and publishes new intervals to the ticks stream.",
                 "Runtime": "python3.12",
                 "Handler": "producers.handler.handler",
                 "Role": GetAtt(f"{s}Role.Arn"),

@@ -123,6 +123,14 @@ CREATE TABLE IF NOT EXISTS hub_neighbours (
     PRIMARY KEY (iso_a, hub_a, iso_b, hub_b)
 ) DISTSTYLE ALL SORTKEY (iso_a, hub_a);
 
+-- The real-time market each ISO settles on (ERCOT: 15-minute settlement point prices; the
+-- others: 5-minute), which DART averages per hour (seeded from the ISO table).
+CREATE TABLE IF NOT EXISTS settlement_markets (
+    iso            VARCHAR(8)       NOT NULL,
+    market         VARCHAR(8)       NOT NULL,
+    PRIMARY KEY (iso)
+) DISTSTYLE ALL SORTKEY (iso);
+
 -- Data-quality results, one row per check, ISO, dataset, market and (for the per-hub checks)
 -- location of a trade date (a rerun replaces the day's rows).
 CREATE TABLE IF NOT EXISTS dq_results (
@@ -166,3 +174,141 @@ FROM hub_neighbours AS n
 JOIN prices AS a ON a.iso = n.iso_a AND a.location = n.hub_a
 JOIN prices AS b ON b.iso = n.iso_b AND b.location = n.hub_b
     AND b.market = a.market AND b.interval_start = a.interval_start;
+
+-- DART per location and hour: the real-time price of the market the ISO settles on, averaged
+-- over the hour (rt_intervals says how many intervals it holds: 12 of 5 minutes, 4 of 15 when
+-- complete), minus the day-ahead price of that hour. Positive: real time cleared above the
+-- day-ahead. Hours are whole hours in UTC as on every US market clock.
+CREATE OR REPLACE VIEW dart AS
+SELECT
+    d.iso,
+    d.location,
+    d.location_type,
+    d.interval_start,
+    d.interval_end,
+    d.trade_date,
+    d.lmp AS da_lmp,
+    rt.rt_lmp,
+    rt.rt_intervals,
+    rt.rt_lmp - d.lmp AS dart
+FROM prices AS d
+JOIN (
+    SELECT
+        p.iso,
+        p.location,
+        DATE_TRUNC('hour', p.interval_start) AS hour_start,
+        AVG(p.lmp) AS rt_lmp,
+        COUNT(*) AS rt_intervals
+    FROM prices AS p
+    JOIN settlement_markets AS s ON s.iso = p.iso AND s.market = p.market
+    GROUP BY p.iso, p.location, DATE_TRUNC('hour', p.interval_start)
+) AS rt ON rt.iso = d.iso AND rt.location = d.location AND rt.hour_start = d.interval_start
+WHERE d.market = 'DAM';
+
+-- Prices with their context, one row per tracked hub and hour (batch/context builds it each
+-- night from the facts and the enrichment tables): the hub's real-time settlement price
+-- averaged over the hour, the load of its zone (else the ISO's), generation out of service,
+-- customers without power and the weather of its zone. Context that is missing reads as NULL
+-- (unknown), never as zero; outage_scope says whether outage_mw is the zone's or the ISO's.
+CREATE TABLE IF NOT EXISTS enriched_prices (
+    iso            VARCHAR(8)       NOT NULL,
+    location       VARCHAR(128)     NOT NULL,
+    zone           VARCHAR(128)     NOT NULL,
+    interval_start TIMESTAMP        NOT NULL,
+    trade_date     DATE             NOT NULL,
+    lmp            DOUBLE PRECISION,
+    load_mw        DOUBLE PRECISION,
+    outage_mw      DOUBLE PRECISION,
+    outage_scope   VARCHAR(8),
+    customers_out  BIGINT,
+    temperature_c  DOUBLE PRECISION,
+    dew_point_c    DOUBLE PRECISION,
+    wind_mps       DOUBLE PRECISION,
+    PRIMARY KEY (iso, location, interval_start)
+) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, location);
+
+-- The enrichment's facts (gridtape/context.py contracts), loaded each night by batch/context.py
+-- from raw/context/ (latest version per natural key wins, as for ticks). Hourly joins read them
+-- by time first: SORTKEY on the time column; small tables, so they live on every slice's
+-- neighbour by time (DISTKEY on the time column, as the prices they sit beside).
+CREATE TABLE IF NOT EXISTS outages (
+    iso            VARCHAR(8)       NOT NULL,
+    area           VARCHAR(128)     NOT NULL,
+    area_type      VARCHAR(8)       NOT NULL,
+    fuel           VARCHAR(64)      NOT NULL,
+    kind           VARCHAR(16)      NOT NULL,
+    interval_start TIMESTAMP        NOT NULL,
+    interval_end   TIMESTAMP        NOT NULL,
+    outage_mw      DOUBLE PRECISION NOT NULL,
+    published_at   TIMESTAMP        NOT NULL,
+    ingested_at    TIMESTAMP        NOT NULL,
+    source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT,
+    PRIMARY KEY (iso, area, fuel, kind, interval_start)
+) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, area);
+
+CREATE TABLE IF NOT EXISTS weather_obs (
+    station        VARCHAR(8)       NOT NULL,
+    observed_at    TIMESTAMP        NOT NULL,
+    temperature_c  DOUBLE PRECISION,
+    dew_point_c    DOUBLE PRECISION,
+    wind_mps       DOUBLE PRECISION,
+    published_at   TIMESTAMP        NOT NULL,
+    ingested_at    TIMESTAMP        NOT NULL,
+    source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT,
+    PRIMARY KEY (station, observed_at)
+) DISTKEY (observed_at) COMPOUND SORTKEY (observed_at, station);
+
+CREATE TABLE IF NOT EXISTS customers_out (
+    provider       VARCHAR(16)      NOT NULL,
+    fips           VARCHAR(5)       NOT NULL,
+    county         VARCHAR(128)     NOT NULL,
+    state          VARCHAR(64)      NOT NULL,
+    iso            VARCHAR(8),
+    zone           VARCHAR(128),
+    interval_start TIMESTAMP        NOT NULL,
+    interval_end   TIMESTAMP        NOT NULL,
+    customers_out  BIGINT           NOT NULL,
+    published_at   TIMESTAMP        NOT NULL,
+    ingested_at    TIMESTAMP        NOT NULL,
+    source         VARCHAR(1024)    NOT NULL,
+    revision       BIGINT,
+    PRIMARY KEY (provider, fips, interval_start)
+) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, zone);
+
+CREATE TABLE IF NOT EXISTS stg_outages (LIKE outages);
+CREATE TABLE IF NOT EXISTS stg_weather_obs (LIKE weather_obs);
+CREATE TABLE IF NOT EXISTS stg_customers_out (LIKE customers_out);
+
+-- The hours a context run rebuilds: every hour of each ISO's operating day (23 / 25 on the DST
+-- days), written by batch/context.py before context.sql runs.
+CREATE TABLE IF NOT EXISTS stg_context_hours (
+    iso            VARCHAR(8)       NOT NULL,
+    interval_start TIMESTAMP        NOT NULL,
+    interval_end   TIMESTAMP        NOT NULL,
+    trade_date     DATE             NOT NULL
+) DISTSTYLE ALL;
+
+-- Where context is read for a tracked hub (gridtape/regions.py, gridtape/counties.py; seeded by
+-- batch/context.py): its zone (or the ISO's system area) and system area, and the area whose
+-- counties' customers it is set beside (the zone when the county table maps counties to that
+-- zone, else the system area: every county of the ISO).
+CREATE TABLE IF NOT EXISTS hub_zones (
+    iso            VARCHAR(8)       NOT NULL,
+    hub            VARCHAR(128)     NOT NULL,
+    zone           VARCHAR(128)     NOT NULL,
+    system_area    VARCHAR(128)     NOT NULL,
+    customers_area VARCHAR(128)     NOT NULL,
+    PRIMARY KEY (iso, hub)
+) DISTSTYLE ALL SORTKEY (iso, hub);
+
+-- The weather of an area = the weighted mean of its stations (a zone: its own stations with
+-- their weights; the system area: every station with zone weight x station weight).
+CREATE TABLE IF NOT EXISTS area_stations (
+    iso            VARCHAR(8)       NOT NULL,
+    area           VARCHAR(128)     NOT NULL,
+    station        VARCHAR(8)       NOT NULL,
+    weight         DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (iso, area, station)
+) DISTSTYLE ALL SORTKEY (iso, area);

@@ -241,7 +241,110 @@ async function loadHistory(hours) {
   }
 }
 
-window.addEventListener("resize", () => { for (const k of Object.keys(charts)) { charts[k].plot.destroy(); delete charts[k]; } render(); });
+// ------------------------------------------------------------------ price vs context
+// Hourly rows of the warehouse's enriched_prices (/api/enrichment). null = unknown: a gap in the
+// line (spanGaps off), never a zero.
+const ENRICH = [ // [column, label, scale, unit, digits]; customers out only when known
+  ["lmp", "price $/MWh", "usd", "$/MWh", 2],
+  ["outage_mw", "outage MW", "mw", "MW", 0],
+  ["temperature_c", "temperature °C", "c", "°C", 1],
+  ["customers_out", "customers out", "n", "", 0],
+];
+const TABLE_ONLY = [["load_mw", "load", "MW", 0], ["dew_point_c", "dew point", "°C", 1], ["wind_mps", "wind", "m/s", 1],
+  ["outage_scope", "outage scope", "", null]];
+S.enrich = null;
+let enrichSeq = 0;
+
+async function loadEnrichment() {
+  const iso = document.getElementById("enrich-iso").value || "PJM";
+  const hub = document.getElementById("enrich-hub").value || "";
+  const seq = ++enrichSeq;
+  try {
+    const resp = await fetch(`/api/enrichment?iso=${encodeURIComponent(iso)}&hub=${encodeURIComponent(hub)}&hours=48`);
+    if (!resp.ok) throw new Error(await resp.text());
+    const data = await resp.json();
+    if (seq === enrichSeq) { S.enrich = data; renderEnrichment(); }
+  } catch (err) {
+    console.warn("enrichment unavailable", err);
+    if (seq === enrichSeq) { S.enrich = { t: [], series: {}, known: {}, note: "context unavailable" }; renderEnrichment(); }
+  }
+}
+
+function setupEnrichment() {
+  const isoSel = document.getElementById("enrich-iso");
+  const hubSel = document.getElementById("enrich-hub");
+  isoSel.innerHTML = ISOS.map((iso) => `<option value="${iso}">${iso}</option>`).join("");
+  isoSel.value = "PJM";
+  isoSel.addEventListener("change", () => { hubSel.innerHTML = ""; delete hubSel.dataset.iso; loadEnrichment(); });
+  hubSel.addEventListener("change", () => loadEnrichment());
+  setInterval(loadEnrichment, 10 * 60 * 1000); // the nightly enrichment changes rarely
+  loadEnrichment();
+}
+
+function renderEnrichment() {
+  const d = S.enrich;
+  if (!d) return;
+  const hubSel = document.getElementById("enrich-hub");
+  if (d.hubs && hubSel.dataset.iso !== d.iso) {
+    hubSel.innerHTML = d.hubs.map((h) => `<option value="${esc(h)}">${esc(h)}</option>`).join("");
+    hubSel.dataset.iso = d.iso;
+  }
+  if (d.hub) hubSel.value = d.hub;
+  const known = d.known || {};
+  const shown = ENRICH.filter(([c]) => c !== "customers_out" || known[c] > 0);
+  const xs = (d.t || []).map(sec);
+  const data = [xs, ...shown.map(([c]) => (d.series && d.series[c]) || xs.map(() => null))];
+  const el = document.getElementById("enrich-chart");
+  const key = "enrich-chart|" + shown.map(([c]) => c).join(",");
+  if (charts["enrich-chart"] && charts["enrich-chart"].key === key) {
+    charts["enrich-chart"].plot.setData(data);
+  } else {
+    if (charts["enrich-chart"]) charts["enrich-chart"].plot.destroy();
+    const axisStyle = { stroke: "#7d8a97", grid: { stroke: "#2a333d" }, ticks: { stroke: "#2a333d" } };
+    const side = { ...axisStyle, side: 1, grid: { show: false } };
+    const plot = new uPlot({
+      width: Math.max(300, el.clientWidth), height: 220,
+      series: [{}, ...shown.map(([c, label, scale, unit, digits], i) => ({
+        label, scale, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: false,
+        value: (u, v) => (v === null || v === undefined ? "–" : `${num(v, digits)} ${unit}`.trim()),
+      }))],
+      axes: [axisStyle, { ...axisStyle, scale: "usd", label: "$/MWh" }, { ...side, scale: "mw", label: "MW" },
+        { ...side, scale: "c", label: "°C" }],
+      scales: { x: { time: true } },
+    }, data, el);
+    charts["enrich-chart"] = { plot, key };
+  }
+  const notes = [];
+  if (d.note) notes.push(d.note);
+  else {
+    if (!known.outage_mw) notes.push("no outage report for these hours");
+    if (!known.temperature_c) notes.push("no weather observations for these hours");
+    if (!known.customers_out) notes.push("customers out not known");
+  }
+  const note = document.getElementById("enrich-note");
+  note.textContent = (d.zone ? `zone ${d.zone}` + (notes.length ? " · " : "") : "") + notes.join(" · ");
+  // Per series: the newest known value (its hour on hover) and how many hours are known.
+  const cols = [...ENRICH.map(([c, label, , unit, digits]) => [c, label, unit, digits]), ...TABLE_ONLY];
+  const newest = cols.map(([c, , unit, digits]) => {
+    const vals = (d.series && d.series[c]) || [];
+    let i = vals.length - 1;
+    while (i >= 0 && vals[i] === null) i--;
+    const v = i < 0 ? "–" : digits === null ? esc(vals[i]) : `${num(vals[i], digits)} ${unit}`.trim();
+    return `<td class="num" data-series="${c}" title="${i < 0 ? "unknown" : fmtT(d.t[i])}">${v}</td>`;
+  });
+  const counts = cols.map(([c]) => `<td class="num" data-series="${c}">${known[c] || 0} / ${(d.t || []).length}</td>`);
+  document.querySelector("#enrich-table thead").innerHTML = `<tr><th></th>${cols.map(([, label]) => `<th class="num">${label}</th>`).join("")}</tr>`;
+  document.querySelector("#enrich-table tbody").innerHTML =
+    `<tr class="newest"><td>newest</td>${newest.join("")}</tr><tr class="known"><td>known hours</td>${counts.join("")}</tr>`;
+  const sec_ = document.getElementById("enrichment");
+  sec_.dataset.hours = String(xs.length);
+  setCount("enrichment", Object.values(known).reduce((n, k) => n + k, 0));
+}
+
+window.gridtape = { S, charts }; // for the browser test: the plotted data of each chart
+
+window.addEventListener("resize", () => { for (const k of Object.keys(charts)) { charts[k].plot.destroy(); delete charts[k]; } render(); renderEnrichment(); });
 render();
+setupEnrichment();
 connect();
 loadHistory(24);

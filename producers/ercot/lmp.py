@@ -14,8 +14,9 @@ failure or a manual run) the later run wins; an interval with no run has no tick
 not filled in).
 
 Report 12301 (NP6-905, RT15): one document per 15-minute settlement interval, with
-``DeliveryDate`` (MM/DD/YYYY), ``DeliveryHour`` (hour ENDING, 1-24; on the spring day hour
-ending 3 does not exist) and ``DeliveryInterval`` (1-4 within the hour), Central prevailing
+``DeliveryDate`` (MM/DD/YYYY), ``DeliveryHour`` (hour ENDING, 1-24; on the spring day the
+hour 01:00-02:00 CST is numbered 2 or, ERCOT's protocols skipping hour ending 2, 3: both read
+as that hour, see producers.ercot.mis) and ``DeliveryInterval`` (1-4 within the hour), Central prevailing
 time; ``DSTFlag`` Y marks the repeated (standard-time) hour of the fall-back day. Load zones
 are published twice, as type LZ and as LZEW (the energy-weighted variant, same name); the
 LZ price is the load zone's settlement price, so LZEW rows are not emitted.
@@ -191,7 +192,10 @@ def read(source: ErcotSource, item: tuple[dict[str, str], datetime], response: R
             if not (1 <= hour <= 24 and 1 <= quarter <= 4):
                 raise ValueError(f"hour {hour} interval {quarter} out of range")
             wall = day + timedelta(hours=hour - 1, minutes=15 * (quarter - 1))  # hour ENDING -> interval start
-            start = local_to_utc(wall, ZONE, repeated=flag == "Y")
+            try:
+                start = local_to_utc(wall, ZONE, repeated=flag == "Y")
+            except ValueError:  # the spring gap: hour 3 labels 01:00-02:00 CST by its end (see .mis)
+                start = local_to_utc(wall + timedelta(hours=1), ZONE) - timedelta(hours=1)
         except ValueError as exc:
             raise FormatError(f"{name} {row['DeliveryDate']} HE{row['DeliveryHour']}: {exc}") from None
     return source.tick(

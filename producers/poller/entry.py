@@ -1,6 +1,8 @@
 """The poller Lambda (one function per ISO, EventBridge every minute; infra/gridtape.yaml points
 Handler at producers.handler.handler and sets GRIDTAPE_ISO): powertools' structured logs, EMF
-metrics per ISO and dataset, and the LivePoller kept warm between invocations."""
+metrics per ISO and dataset, and the LivePoller kept warm between invocations. Each invocation
+polls the feeds due now and stays for the fast windows that open within its minute (polls every
+few seconds while a feed's next interval is due); with none, it returns at once."""
 
 from __future__ import annotations
 
@@ -69,7 +71,8 @@ def lambda_poll(event: Mapping[str, Any] | None, metrics: MetricSink) -> dict[st
         _WARM[iso] = LivePoller([iso], Sinks.from_config())
     poller = _WARM[iso]
     poller.sinks = dataclasses.replace(poller.sinks, metrics=metrics)  # this invocation's
-    summaries = poller.poll_once()
+    # Every feed due now, then the fast windows that open within this minute (producers.rhythm).
+    summaries = poller.poll_window(iso)
     failed = [s for s in summaries if s.failed]
     if failed:
         raise PollFailed("; ".join(f"{s.iso} {s.dataset} {s.status}: {s.error}" for s in failed))

@@ -51,5 +51,6 @@ def emit(sink: MetricSink, s: PollSummary) -> None:
     add(names.RESPONSES_QUARANTINED, s.responses_refused)
     add(names.POLL_ERRORS, 1 if s.status == "failed" else 0)
     add(names.POLL_SKIPPED, 1 if s.status == "skipped" else 0)
+    add(names.POLLS_NOT_MODIFIED, 1 if s.status == "not_modified" else 0)
     if s.data_age_s is not None:
         add(names.DATA_AGE_S, s.data_age_s)

@@ -11,6 +11,7 @@ from typing import Any
 
 from gridtape import contract, isos
 from gridtape.errors import SourceError
+from producers import rhythm
 from producers.base import MAX_REFUSED_SHARE, Refused, Response, excerpt
 from producers.state import Key, Published, content_hash
 
@@ -42,9 +43,14 @@ def check(iso: str, dataset: str, url: str, ticks: Iterable[dict[str, Any]]) -> 
     out: dict[Key, dict[str, Any]] = {}
     conflicting: set[Key] = set()
     refused: list[Refused] = []
+    # `dataset` is the feed's name; its ticks carry the contract's dataset (dam feeds lmp ticks).
+    feeds = isos.get(iso).feeds_named(dataset)
+    carried = {f.dataset for f in feeds} or {dataset}
+    markets = {f.market for f in feeds}
     for i, t in enumerate(ticks):
-        if t["iso"] != iso or t["dataset"] != dataset:
-            raise SourceError(iso, dataset, url, f"tick #{i} is {t['iso']} {t['dataset']}, not {iso} {dataset}")
+        if t["iso"] != iso or t["dataset"] not in carried or (markets and t["market"] not in markets):
+            what = f"{t['iso']} {t['dataset']} {t.get('market')}"
+            raise SourceError(iso, dataset, url, f"tick #{i} is {what}, not {iso} {dataset}")
         key = contract.natural_key(t)
         seen = out.get(key)
         if key in conflicting or (seen is not None and content_hash(seen) != content_hash(t)):
@@ -91,7 +97,8 @@ def nothing_tracked(
     if ticks:
         return None
     row = isos.get(iso)
-    tracked = ", ".join(row.hubs if dataset == "lmp" else (row.system,))
+    carried = {f.dataset for f in row.feeds_named(dataset)} or {dataset}
+    tracked = ", ".join(row.hubs if "lmp" in carried else (row.system,))
     if may_be_empty:
         age = None if cursor is None else now - contract.parse_ts(cursor)
         if age is None or age <= stale_after(iso, dataset):
@@ -106,8 +113,13 @@ def nothing_tracked(
 
 
 def stale_after(iso: str, dataset: str) -> timedelta:
-    """Three of the dataset's shortest intervals, and never under 15 minutes."""
-    minutes = min(f.minutes for f in isos.get(iso).feeds if f.dataset == dataset)
+    """How old the feed's newest published interval may grow: three of its shortest intervals,
+    never under 15 minutes; a day-ahead feed (dam) is stale when tomorrow's results are still
+    missing a margin after posts_at (rhythm.dam_stale_after: a negative age)."""
+    row = isos.get(iso)
+    if (dam := rhythm.day_ahead(row, dataset)) is not None:
+        return rhythm.dam_stale_after(dam)
+    minutes = min(f.minutes for f in row.feeds_named(dataset))
     return max(timedelta(minutes=15), timedelta(minutes=3 * minutes))
 
 
@@ -124,6 +136,16 @@ def plan(ticks: Sequence[dict[str, Any]], published: Mapping[Key, Published]) ->
         else:
             unchanged += 1
     return Plan(new, revised, unchanged)
+
+
+def cursor_of(iso: str, dataset: str, ticks: Iterable[Mapping[str, Any]], now: datetime) -> str | None:
+    """Where this poll's ticks put the feed's cursor: the newest complete interval; for a
+    day-ahead feed, the end of the newest day published (tomorrow's results are complete when
+    posted, and the rhythm and the staleness check need to know they are in)."""
+    if rhythm.day_ahead(isos.get(iso), dataset) is not None:
+        ends = [contract.parse_ts(t["interval_end"]) for t in ticks]
+        return contract.format_ts(max(ends)) if ends else None
+    return newest_complete(ticks, now)
 
 
 def newest_complete(ticks: Iterable[Mapping[str, Any]], now: datetime) -> str | None:

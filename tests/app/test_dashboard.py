@@ -2,7 +2,9 @@
 embedded stack: history from a warehouse file, ticks and volatility published to the emulator's
 streams, the feed consumer (KCL driver) and app of `gridtape feed`.
 
-It checks that every view shows data, that a tick published after the page loaded appears,
+It checks that every view shows data, that the "Price vs context" panel plots the warehouse's
+enriched_prices hour by hour with unknown hours as gaps (and still works with the table empty),
+that a tick published after the page loaded appears,
 that an alert rule fires on the page, and that after the feed is killed and restarted the page
 reconnects by itself and keeps updating while the restarted consumer resumes from its
 checkpoints. It saves a screenshot: docs/dashboard.png with GRIDTAPE_UPDATE_SCREENSHOT=1, else
@@ -152,7 +154,60 @@ def _warehouse(path: Path, t_end: datetime) -> None:
                 " lmp, published_at, ingested_at, source) VALUES (?, 'RT5', ?, 'hub', ?, ?, ?, ?, ?, ?, 'test')",
                 [iso, hub, t, t + timedelta(minutes=5), t.date(), 22.0 + 3 * k + (n % 6), t, t],
             )
+    _enriched(ex, t_end)
     ex.close()
+
+
+def _outage(k: int) -> float | None:
+    return None if 5 <= k <= 8 else 1000.0 + 10 * k  # hours 5..8: no outage report
+
+
+def _enriched(ex: Any, t_end: datetime) -> None:
+    """A day of enriched_prices for PJM's and MISO's headline hubs: known values, NULL hours, an
+    hour with no row at all (15); MISO's zone had no outage report all day."""
+    from feed.live import headline_hubs
+
+    hour = t_end.replace(minute=0, tzinfo=None)
+    for iso in ("PJM", "MISO"):
+        for k in range(24):
+            if k == 15:
+                continue
+            t = hour - timedelta(hours=24 - k)
+            outage = _outage(k) if iso == "PJM" else None
+            ex.con.execute(
+                f"INSERT INTO enriched_prices VALUES ({', '.join('?' * 13)})",
+                [iso, headline_hubs()[iso], "Z", t, t.date(), 40.0 + k, 9e4, outage, outage and "iso",
+                 500 + k if k >= 20 else None, None if k == 10 else 25.0 - k / 2, 5.0, 2.0],
+            )  # fmt: skip
+
+
+def _check_enrichment(page: Any) -> None:
+    """PJM (the default): 24 hours, unknowns as gaps (null, not 0); MISO: no outage report; SPP:
+    nothing in the table for it, and the page says so."""
+    page.wait_for_function("Number(document.querySelector('#enrichment').dataset.hours) === 24")
+    xs, lmp, outage, temp, customers = page.evaluate("() => window.gridtape.charts['enrich-chart'].plot.data")
+    assert len(xs) == len(lmp) == len(outage) == len(temp) == len(customers) == 24
+    assert lmp == [None if k == 15 else 40.0 + k for k in range(24)]
+    assert outage == [None if k == 15 else _outage(k) for k in range(24)]
+    assert temp[10] is None and temp[11] == 19.5 and customers[:20] == [None] * 20 and customers[23] == 523
+    assert page.inner_text('#enrich-table tr.newest td[data-series="outage_mw"]') == "1230 MW"
+    assert page.inner_text('#enrich-table tr.known td[data-series="outage_mw"]') == "19 / 24"
+    # The legend at a gap hour: the price is known, the outage is shown as unknown, not 0.
+    page.evaluate(
+        "() => { const p = window.gridtape.charts['enrich-chart'].plot;"
+        " p.setCursor({left: p.valToPos(p.data[0][6], 'x'), top: 5}); }"
+    )
+    legend = page.locator("#enrichment .u-legend .u-series .u-value")
+    assert legend.nth(1).inner_text() == "46.00 $/MWh" and legend.nth(2).inner_text() == "–"
+    assert "no outage report" not in page.inner_text("#enrich-note")
+    page.select_option("#enrich-iso", "MISO")
+    page.wait_for_selector('#enrich-note:has-text("no outage report")')
+    assert page.get_attribute("#enrichment", "data-hours") == "24"
+    page.select_option("#enrich-iso", "SPP")
+    page.wait_for_selector('#enrich-note:has-text("no enriched prices")')
+    assert page.get_attribute("#enrichment", "data-hours") == "0"
+    page.select_option("#enrich-iso", "PJM")
+    page.wait_for_function("Number(document.querySelector('#enrichment').dataset.hours) === 24")
 
 
 def _alerts_queue(names: Any) -> str:
@@ -211,6 +266,7 @@ def test_dashboard_live_history_alerts_and_restart(stack: Any, browser: Any, tmp
         for chart in ("prices-chart", "vol-chart", "demand-chart", "spread-chart"):
             assert page.locator(f"#{chart} canvas").count() == 1, chart
         assert page.locator("#spread-table td.num", has_text=".").count() == len(isos.neighbour_pairs())
+        _check_enrichment(page)
         history_points = _count(page, "prices")
         assert history_points > 12 * len(isos.TABLE)  # the warehouse's hours came in, not only the live hour
 
@@ -229,7 +285,7 @@ def test_dashboard_live_history_alerts_and_restart(stack: Any, browser: Any, tmp
         shot = SCREENSHOT if os.environ.get("GRIDTAPE_UPDATE_SCREENSHOT") == "1" else tmp_path / "dashboard.png"
         shot.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size < 300_000
+        assert shot.stat().st_size < 400_000  # seven panels (the enrichment panel came with issue 12)
 
         # Kill the feed (no graceful checkpoint, no lease release) and start it again.
         service.stop(graceful=False)
@@ -242,5 +298,17 @@ def test_dashboard_live_history_alerts_and_restart(stack: Any, browser: Any, tmp
         assert service.live is not None and service.live.counts["tick"] == 1
         assert _count(page, "prices") >= history_points  # the page kept what it had
         assert _delivered(queue) == []  # one SNS message for the one episode
+
+        # An empty enriched_prices: the panel says so, and the page still works.
+        import duckdb
+
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+            con.execute("DELETE FROM enriched_prices")
+        page.reload()
+        page.wait_for_selector("#conn[data-state=live]")
+        page.wait_for_selector('#enrich-note:has-text("no enriched prices")')
+        page.wait_for_function("Number(document.querySelector('#prices').dataset.points) > 0")
+        assert page.get_attribute("#enrichment", "data-hours") == "0"
+        assert page.locator("#enrich-chart canvas").count() == 1
     finally:
         service.stop()

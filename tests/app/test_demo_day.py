@@ -140,7 +140,15 @@ def test_demo_order_day_then_recordings_and_the_nightly_of_the_day_passes(
     fresh = outcomes(poll_replay(RECORDINGS, list(isos.CODES), sinks(own, own.poller_state_table + "-fresh")))
     assert [o[:3] for o in after] == [o[:3] for o in fresh]
     changed = [(a, f) for a, f in zip(after, fresh, strict=True) if a != f]
-    assert all(f[3] == "failed" and a[3] == "published" for a, f in changed), changed
+
+    def explained(a: tuple[str, str, str, str, int, int], f: tuple[str, str, str, str, int, int]) -> bool:
+        if f[3] == "failed" and a[3] == "published":
+            return True  # on a fresh table the poll reaches back to a range nobody recorded
+        # The recordings overlap the day (a day-ahead file of 06-11 polled on 06-10): versions
+        # the day's replay already published are not published twice.
+        return a[3] in ("published", "nothing_new") and f[3] == "published" and a[4] == f[4] and a[5] < f[5]
+
+    assert all(explained(a, f) for a, f in changed), [c for c in changed if not explained(*c)]
 
     landed = landing.land_once(own, home=tmp_path / "home")
     assert landed["read"] > 0

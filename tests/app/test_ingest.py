@@ -79,7 +79,7 @@ def test_refresh_makes_the_typed_views_queryable_and_resumes(own_streams: config
         assert {r["interval_start"]: r["lmp"] for r in rows} == {
             data.naive(t["interval_start"]): t["lmp"]
             for t in data.latest(ticks)
-            if (t["iso"], t["location"], t["dataset"]) == ("PJM", "WESTERN HUB", "lmp")
+            if (t["iso"], t["location"], t["dataset"], t["market"]) == ("PJM", "WESTERN HUB", "lmp", "RT5")
         }
         vol = qp.run(ex, "volatility", {}, source="streaming", now=data.T0)
         assert [r["n"] for r in vol] == [6, 8, 8]

@@ -40,10 +40,23 @@ def versions() -> list[dict[str, Any]]:
         out.append(tick("ERCOT", "lmp", "HB_NORTH", i, -5.0 + i))  # negative prices are real
         out.append(tick("PJM", "load", "PJM RTO", i, 80_000.0 + 100 * i * (1 if i % 3 else -1), location_type="system"))
     out.append(tick("ERCOT", "load", "ERCOT", 0, 45_000.0, market="RTH", location_type="system"))
+    out.extend(dart_versions())
     # PJM WESTERN HUB 11:30 is revised twice. Revision 2 carries an earlier publication time than
     # revision 1 (a skewed clock): the highest revision wins anyway.
     out.append(tick("PJM", "lmp", "WESTERN HUB", 6, 99.0, revision=1, published=BASE + timedelta(minutes=52)))
     out.append(tick("PJM", "lmp", "WESTERN HUB", 6, 77.0, revision=2, published=BASE + timedelta(minutes=45)))
+    return out
+
+
+# Day-ahead prices of the hour 11:00-12:00 (and 12:00, which has no real-time price yet), and
+# ERCOT's 15-minute settlement prices: what DART compares.
+DAM = {("PJM", "WESTERN HUB"): 24.0, ("MISO", "INDIANA.HUB"): 30.0, ("ERCOT", "HB_NORTH"): 1.0}
+ERCOT_RT15 = (-4.0, -2.0, 0.0, 10.0)
+
+
+def dart_versions() -> list[dict[str, Any]]:
+    out = [tick(iso, "lmp", hub, 12 * h, price + h, market="DAM") for (iso, hub), price in DAM.items() for h in (0, 1)]
+    out += [tick("ERCOT", "lmp", "HB_NORTH", 3 * i, v, market="RT15") for i, v in enumerate(ERCOT_RT15)]
     return out
 
 
@@ -140,4 +153,10 @@ def load(path: Path) -> Loaded:
         )
     con.executemany("INSERT INTO ticks_stream VALUES (?, ?, ?, ?, ?, ?, ?)", stream_rows(everything))
     con.executemany("INSERT INTO analytics_stream VALUES (?, ?, ?, ?, ?, ?, ?)", stream_rows(vols))
+    # Enrich the day from a few context records (tests/batch/context_fakes.py), so the
+    # price-vs-context queries have rows to return.
+    from batch import context
+    from tests.batch.context_fakes import FakeS3
+
+    context.load_context(ex, "raw", BASE.date(), ["ERCOT"], s3=FakeS3())
     return Loaded(ex, everything, newest)

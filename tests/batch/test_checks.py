@@ -130,7 +130,13 @@ def test_ercot_feeds_are_hourly_load_and_15_minute_settlement_prices() -> None:
     day = date(2024, 11, 3)
     results = checks.evaluate(day, complete_day("ERCOT", day), checks.targets(["ERCOT"]))
     expected = {(r.dataset, r.market): r.expected for r in results if r.check == "missing_intervals"}
-    assert expected == {("load", "RTH"): 25, ("lmp", "RT15"): 100, ("lmp", "RT5"): 300}
+    assert expected == {
+        ("load", "RTH"): 25,
+        ("load", "RT5"): 300,
+        ("lmp", "RT15"): 100,
+        ("lmp", "RT5"): 300,
+        ("lmp", "DAM"): 25,
+    }
 
 
 @pytest.mark.parametrize("iso", [i.code for i in isos.TABLE if len(i.hubs) > 1])

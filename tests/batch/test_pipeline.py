@@ -103,7 +103,7 @@ def test_nightly_twice_leaves_identical_tables(
     assert first["planned"] == ["2024-11-02", "2024-11-03"] and first["days"] == ["2024-11-03"]
     rows = expected_rows(GOOD_DAY)
     assert first["compaction"]["per_iso"] == rows
-    load = sum(len(day_grid(iso.code, GOOD_DAY, iso.feed("load").minutes)) for iso in isos.TABLE)
+    load = sum(len(day_grid(iso.code, GOOD_DAY, f.minutes)) for iso in isos.TABLE for f in iso.feeds_named("load"))
     assert first["load"]["tables"] == {"prices": sum(rows.values()) - load, "load_mw": load}
     assert first["checks"]["passed"] is True
     before = snapshot(warehouse_path)

@@ -54,11 +54,11 @@ def approx_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: pytest.approx(v, rel=1e-12) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
 
 
-def lmp_of(records: list[dict[str, Any]], iso: str, location: str) -> dict[datetime, float]:
+def lmp_of(records: list[dict[str, Any]], iso: str, location: str, market: str = "RT5") -> dict[datetime, float]:
     return {
         data.naive(r["interval_start"]): r["lmp"]
         for r in records
-        if r["iso"] == iso and r["location"] == location and r["dataset"] == "lmp"
+        if (r["iso"], r["location"], r["dataset"], r["market"]) == (iso, location, "lmp", market)
     }
 
 
@@ -188,9 +188,31 @@ def test_spreads_between_neighbouring_isos(wh: data.Loaded) -> None:
     assert {r["iso_b"] for r in both(wh, "spreads", iso_a="PJM", iso_b="NYISO")} == {"NYISO"}
 
 
+def test_dart_is_the_hourly_settlement_price_minus_the_day_ahead(wh: data.Loaded) -> None:
+    rows = both(wh, "dart")
+    got = {(r["iso"], r["location"]): r for r in rows}
+    # Only the hour that has both prices: 12:00's day-ahead has no real-time hour yet.
+    assert {r["interval_start"] for r in rows} == {data.naive(data.tick("PJM", "lmp", "x", 0, 0)["interval_start"])}
+    assert set(got) == set(data.DAM)
+    for (iso, hub), da in data.DAM.items():
+        rt = [
+            v["lmp"]
+            for v in wh.latest
+            if (v["iso"], v["location"], v["market"]) == (iso, hub, isos.get(iso).rt_settlement)
+        ]
+        r = got[iso, hub]
+        assert r["rt_intervals"] == len(rt) == (4 if iso == "ERCOT" else 12)
+        assert r["da_lmp"] == da
+        assert r["rt_lmp"] == pytest.approx(statistics.fmean(rt))
+        assert r["dart"] == pytest.approx(statistics.fmean(rt) - da)
+    # ERCOT settles real time on 15-minute prices: its 5-minute SCED prices are not averaged in.
+    assert got["ERCOT", "HB_NORTH"]["rt_lmp"] == pytest.approx(statistics.fmean(data.ERCOT_RT15))
+    assert [r["location"] for r in both(wh, "dart", hub="INDIANA.HUB")] == ["INDIANA.HUB"]
+
+
 def test_freshness_per_iso_and_dataset(wh: data.Loaded) -> None:
     rows = both(wh, "freshness")
-    assert [(r["iso"], r["dataset"]) for r in rows] == sorted((i.code, d) for i in isos.TABLE for d in i.datasets)
+    assert [(r["iso"], r["dataset"]) for r in rows] == sorted((i.code, d) for i in isos.TABLE for d in i.tick_datasets)
     by = {(r["iso"], r["dataset"]): r for r in rows}
     for (iso, dataset), r in by.items():
         mine = [v for v in wh.latest if (v["iso"], v["dataset"]) == (iso, dataset)]

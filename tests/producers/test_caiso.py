@@ -234,7 +234,9 @@ def test_recorded_polls_replay() -> None:
     polls = replay_polls(SRC)
     assert all(polls.values()), [k for k, v in polls.items() if not v]
     fall = polls["load: 2025-11-02 DST day, whole day at 23:58 PT"]
-    assert len(fall) == 300
+    assert sum(t["market"] == "RT5" and t["location_type"] == "system" for t in fall) == 300
+    # Beside the 5-minute system load, the hourly TAC-area zones of the last 24 hours.
+    assert {t["market"] for t in fall if t["location_type"] == "zone"} == {"RTH"}
 
 
 def test_after_an_outage_the_oasis_window_reaches_back_to_the_cursor() -> None:

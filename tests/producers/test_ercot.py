@@ -12,7 +12,7 @@ import pytest
 
 from gridtape.errors import SourceError
 from producers.base import Response
-from producers.ercot import ErcotSource, lmp, load
+from producers.ercot import ErcotSource, lmp, load, named_day
 from tests.producers.iso_contract import (
     RECORDINGS,
     Case,
@@ -35,15 +35,16 @@ def listing(report: str) -> Response:
 
 
 def documents(report: str, day: str) -> list[Response]:
-    """The doc list plus every recorded CSV document of `report` whose name carries `day`."""
-    doc = json.loads((DIR / f"doclist_{report}.json").read_text())
-    out = [listing(report)]
+    """The doc list plus every recorded CSV document of `report` that holds `day` (by its name:
+    SCED runs by their time, settlement intervals by their end)."""
+    doc_list = listing(report)
     fetched = f"{datetime.strptime(day, '%Y%m%d') + timedelta(days=1):%Y-%m-%dT12:00:00Z}"  # the day after
-    for entry in doc["ListDocsByRptTypeRes"]["DocumentList"]:
-        d = entry["Document"]
-        if d["FriendlyName"].endswith("_csv") and f"_{day}_" in d["FriendlyName"]:
-            out.append(recorded("ERCOT", f"{report}_{d['DocID']}.zip", fetched))
-    return out
+    wanted = datetime.strptime(day, "%Y%m%d").date()
+    return [doc_list] + [
+        recorded("ERCOT", f"{report}_{d.doc_id}.zip", fetched)
+        for d in lmp.documents(doc_list)
+        if named_day(d) == wanted
+    ]
 
 
 NORMAL = fetch_recorded(SRC, "lmp", "2025-06-10T18:42:00Z")

@@ -271,3 +271,80 @@ def test_replay_manifest_errors_name_the_problem(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(http.RecordingError, match="not readable JSON"):
         http.Recordings.load(tmp_path)
+
+
+def test_a_seeded_validator_is_sent_and_its_304_is_marked_bodiless(server: tuple[str, Script]) -> None:
+    """Validators from the state table (a cold process): sent, and a 304 to them is flagged,
+    since there is no body behind it to hand to the parser. Cache busters do not matter."""
+    from producers.conditional import url_key
+
+    base, script = server
+    script.then(304)
+    fl = layer()
+    fl.validators.seed({url_key(f"{base}/feed?day=1"): ('"d1"', None)})
+    fl.begin_poll()
+    resp = fl.get(Request(f"{base}/feed", params={"day": "1", "_": "123"}, volatile_params=("_",)))
+    assert script.seen[0]["headers"]["If-None-Match"] == '"d1"'
+    assert resp.status == 304 and fl.unseen == [f"{base}/feed?day=1"] and fl.all_not_modified()
+    assert fl.validators.to_store() == {url_key(f"{base}/feed?day=1"): ('"d1"', None)}
+
+
+def test_validators_outlive_the_process_and_a_304_costs_no_parse_and_no_publish(
+    server: tuple[str, Script], resources: Any
+) -> None:
+    from producers.poller import MemoryMetrics, poll
+    from tests.producers import fakes
+
+    base, script = server
+    body = fakes.csv_body("lmp", fakes.hour_rows())
+    script.then(200, body, {"ETag": '"d1"'}).then(304)
+
+    class Source(fakes.FakeSource):
+        pass
+
+    Source.base = base
+    t = datetime(2025, 6, 10, 19, 1, tzinfo=UTC)
+    metrics = MemoryMetrics()
+    sinks = resources.sinks(metrics)
+
+    def cold() -> http.FetchLayer:  # a new process each time: nothing cached in memory
+        return http.FetchLayer("SPP", http.RequestsTransport(), clock=lambda: t, limiter=http.RateLimiter(0))
+
+    first = poll(Source(), "lmp", cold(), sinks, t)
+    assert first.status == "published" and first.published == len(fakes.hour_rows())
+    second = poll(Source(), "lmp", cold(), sinks, t.replace(minute=2))
+    assert script.seen[1]["headers"].get("If-None-Match") == '"d1"'
+    assert (second.status, second.parsed, second.published) == ("not_modified", 0, 0)
+    assert metrics.total("PollsNotModified", "SPP", "lmp") == 1
+    assert len(resources.stream_records()) == first.published
+
+
+def test_a_cold_poll_that_is_partly_304_fetches_again_in_full(server: tuple[str, Script], resources: Any) -> None:
+    """Two files, one unchanged (304 to a stored validator: no body here) and one changed: the
+    poll must still parse both, so it fetches them again without validators."""
+    from producers.base import HttpClient, Response
+    from producers.poller import poll
+    from tests.producers import fakes
+
+    base, script = server
+    north = fakes.csv_body("lmp", fakes.hour_rows(locations=("HUB_N",)))
+    south = fakes.csv_body("lmp", fakes.hour_rows(locations=("HUB_S",)))
+    south2 = south.replace(b",20.0\n", b",99.0\n")
+    script.then(200, north, {"ETag": '"n"'}).then(200, south, {"ETag": '"s"'})
+    script.then(304).then(200, south2, {"ETag": '"s2"'})
+    script.then(200, north, {"ETag": '"n"'}).then(200, south2, {"ETag": '"s2"'})
+
+    class Two(fakes.FakeSource):
+        def fetch(self, dataset: str, http: HttpClient, now: datetime, since: datetime | None = None) -> list[Response]:
+            return [http.get(Request(f"{base}/{dataset}.csv", params={"part": p})) for p in ("n", "s")]
+
+    t = datetime(2025, 6, 10, 19, 1, tzinfo=UTC)
+
+    def cold() -> http.FetchLayer:
+        return http.FetchLayer("SPP", http.RequestsTransport(), clock=lambda: t, limiter=http.RateLimiter(0))
+
+    sinks = resources.sinks()
+    assert poll(Two(), "lmp", cold(), sinks, t).published == 24
+    second = poll(Two(), "lmp", cold(), sinks, t.replace(minute=2))
+    assert [s["headers"].get("If-None-Match") for s in script.seen[2:]] == ['"n"', '"s"', None, None]
+    assert (second.status, second.parsed, second.revised, second.new) == ("published", 24, 1, 0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from producers.base import Request, Response
-from producers.isone import COOKIE_PAGE, LMP_URL, LOAD_URL, LOCATION_TYPES, IsoneSource
+from producers.isone import COOKIE_PAGE, LMP_URL, LOAD_URL, LOCATION_TYPES, ZONAL_URL, IsoneSource
 from tests.producers.iso_contract import (
     Case,
     IsoContract,
@@ -141,13 +141,17 @@ def test_fetch_gets_the_cookie_page_first() -> None:
     assert http.urls[1:] == [
         LOAD_URL + "[('end', '20251102'), ('start', '20251102')]",
         LOAD_URL + "[('end', '20251103'), ('start', '20251103')]",
+        ZONAL_URL + "[('end', '20251102'), ('start', '20251102')]",  # the zonal file: 1-2 h behind
+        ZONAL_URL + "[('end', '20251103'), ('start', '20251103')]",
     ]
 
 
 def test_recorded_polls_replay() -> None:
     polls = replay_polls(SRC)
     assert all(polls.values())
-    assert len(polls["load: after the fall DST day: 2025-11-02 whole (300) + new day"]) == 301
+    fall = polls["load: after the fall DST day: 2025-11-02 whole (300) + new day"]
+    assert len([t for t in fall if t["location_type"] == "system"]) == 301
+    assert {t["location"] for t in fall if t["location_type"] == "zone"} == HUB_ZONES - {".H.INTERNAL_HUB"}
     assert fetch_recorded(SRC, "lmp", "2025-06-10T18:42:00Z")[0].url == LMP_URL + "?type=prelim"
 
 
@@ -187,9 +191,11 @@ def test_one_bad_load_row_is_refused_alone() -> None:
 
 def test_load_after_an_outage_reads_every_day_since_the_cursor() -> None:
     now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
-    days = [r.params["start"] for r in IsoneSource.data_requests("load", now, now - timedelta(hours=30))]
-    assert days == ["20250609", "20250610"]
-    assert [r.params["start"] for r in IsoneSource.data_requests("load", now, now - timedelta(hours=1))] == ["20250610"]
+    for url in (LOAD_URL, ZONAL_URL):
+        requests = IsoneSource.data_requests("load", now, now - timedelta(hours=30))
+        assert [r.params["start"] for r in requests if r.url == url] == ["20250609", "20250610"]
+        requests = IsoneSource.data_requests("load", now, now - timedelta(hours=1))
+        assert [r.params["start"] for r in requests if r.url == url] == ["20250610"]
 
 
 @pytest.mark.parametrize("body", BAD_LOAD.values(), ids=BAD_LOAD.keys())

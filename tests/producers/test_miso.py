@@ -1,6 +1,7 @@
 """MISO: public-API JSON (five-minute ex-post LMP, real-time total load). No real MISO
-response is available (../shared/iso-samples has none, so nothing here reads it or skips): the recordings follow the shapes
-gridstatus and other public clients read, documented in producers/miso.py."""
+response is available (../shared/iso-samples has none, so nothing here reads it or skips): the
+recordings follow the shapes gridstatus and other public clients read, documented in
+producers/miso/__init__.py. Day-ahead and archives: test_miso_history.py."""
 
 from __future__ import annotations
 
@@ -52,10 +53,11 @@ class TestMisoContract(IsoContract):
     )
 
 
-def test_known_row_est_interval_start_and_components() -> None:
+def test_known_row_est_interval_end_and_components() -> None:
     ticks = {t["location"]: t for t in SRC.parse("lmp", [LMP_FALL])}
     ark = ticks["ARKANSAS.HUB"]
-    # "2025-11-02T01:00:00" EST (UTC-5 even on the fall-back day) = 06:00Z, interval beginning.
+    # "2025-11-02T01:05:00" EST (UTC-5 even on the fall-back day) = 06:05Z, the interval END.
+    assert '"2025-11-02T01:05:00","ARKANSAS.HUB"' in LMP_FALL.body.decode()
     assert (ark["interval_start"], ark["interval_end"]) == ("2025-11-02T06:00:00Z", "2025-11-02T06:05:00Z")
     assert (ark["lmp"], ark["loss"], ark["congestion"], ark["energy"]) == (31.63, 0.85, 0.0, 30.78)
     for t in ticks.values():
@@ -99,7 +101,7 @@ def test_numbers_as_json_numbers_are_read() -> None:
 def test_recorded_polls_replay() -> None:
     polls = replay_polls(SRC)
     assert all(polls.values())
-    assert [t["interval_start"] for t in polls["lmp: spring DST day (MISO stays on EST: 03:00 EST)"]][:1] == [
+    assert [t["interval_start"] for t in polls["lmp: spring DST day (MISO stays on EST: 03:00-03:05 EST)"]][:1] == [
         "2025-03-09T08:00:00Z"
     ]
 
@@ -119,7 +121,7 @@ BAD_LMP = {
 }
 BAD_LMP_ROW = {
     "non-numeric price": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","x'),
-    "bad interval": _swap(LMP_NORMAL.body, "2025-06-10T13:35:00", "6/10/2025 1:35 PM"),
+    "bad interval": _swap(LMP_NORMAL.body, "2025-06-10T13:40:00", "6/10/2025 1:40 PM"),
     "absurd price": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","9e9'),
     "control character in name": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB"', '"ARKANSAS\\u0007.HUB"'),
 }

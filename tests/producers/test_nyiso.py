@@ -135,11 +135,26 @@ class TestLmpValues:
 
 class TestLoadValues:
     def test_time_zone_column_names_the_repeated_hour(self) -> None:
+        # "01:00:00","EDT" (05:00Z) and "01:00:00","EST" (06:00Z): each reading ENDS its interval
         ticks = by_key(SOURCE.parse("load", [PAL_FALL]))
-        edt = ticks[("N.Y.C.", "2025-11-02T05:00:00Z")]
-        est = ticks[("N.Y.C.", "2025-11-02T06:00:00Z")]
-        assert (edt["load_mw"], edt["interval_end"]) == (3385.5, "2025-11-02T05:05:00Z")
-        assert (est["load_mw"], est["interval_end"]) == (3400.7, "2025-11-02T06:05:00Z")
+        edt = ticks[("N.Y.C.", "2025-11-02T04:55:00Z")]
+        est = ticks[("N.Y.C.", "2025-11-02T05:55:00Z")]
+        assert (edt["load_mw"], edt["interval_end"]) == (3385.5, "2025-11-02T05:00:00Z")
+        assert (est["load_mw"], est["interval_end"]) == (3400.7, "2025-11-02T06:00:00Z")
+
+    def test_an_instantaneous_reading_ends_its_interval(self) -> None:
+        """A pal reading stamped T is known only at T: every tick's interval ENDS at its stamp,
+        so no reading is filed before it was measured (a look-ahead in a backtest)."""
+        for resp in (PAL_FALL, PAL_SPRING):
+            stamps = set()
+            for line in resp.body.decode().splitlines()[1:]:
+                text, zone = line.split(",")[:2]
+                wall = datetime.strptime(text.strip('"'), "%m/%d/%Y %H:%M:%S")
+                if wall.second == 0 and wall.minute % 5 == 0:
+                    offset = timedelta(hours=5 if zone.strip('"') == "EST" else 4)
+                    stamps.add(contract.format_ts((wall + offset).replace(tzinfo=UTC)))
+            ends = {t["interval_end"] for t in SOURCE.parse("load", [resp])}
+            assert ends == stamps
 
     def test_system_total_is_the_sum_of_the_zones(self) -> None:
         ticks = SOURCE.parse("load", [PAL_SPRING])
@@ -196,7 +211,7 @@ def test_http_error_status_is_a_source_error() -> None:
 
 def test_every_recorded_poll_fetches_and_parses() -> None:
     polls = replay_polls(NyisoSource())
-    assert len(polls) == 6 and all(polls.values())
+    assert len(polls) == 9 and all(polls.values())
     fall = polls["lmp: fall-back day 2025-11-02 complete (300 intervals)"]
     assert len({t["interval_start"] for t in fall if t["location"] == "N.Y.C."}) == 300
     for ticks in polls.values():
@@ -249,9 +264,9 @@ def test_real_pal_file(iso_samples: Path) -> None:
     # 291 stamps in the file: the 288 on the 5-minute grid are kept, off-cycle ones (00:07:34...) are not
     assert set(per_location.values()) == {288} and set(per_location) == ZONES | {"NYISO"}
     ticks_by = by_key(ticks)
-    first = ticks_by[("CAPITL", "2017-11-22T05:00:00Z")]  # "11/22/2017 00:00:00","EST"
-    assert (first["load_mw"], first["interval_end"]) == (1140.5, "2017-11-22T05:05:00Z")
-    assert ticks_by[("NYISO", "2017-11-22T05:00:00Z")]["load_mw"] == pytest.approx(
+    first = ticks_by[("CAPITL", "2017-11-22T04:55:00Z")]  # "11/22/2017 00:00:00","EST": ends 05:00Z
+    assert (first["load_mw"], first["interval_end"]) == (1140.5, "2017-11-22T05:00:00Z")
+    assert ticks_by[("NYISO", "2017-11-22T04:55:00Z")]["load_mw"] == pytest.approx(
         1140.5 + 1581.8 + 557.8 + 951.5 + 977.7 + 1798.3 + 730.3 + 235.6 + 4776.8 + 454.8 + 1635.7
     )
 

@@ -1,5 +1,6 @@
-"""PJM: the contract on every recording, the DST hours in UTC, paging, the missing key, every
-malformed input, and the real Data Miner captures in ../shared."""
+"""PJM real-time (lmp, load): the contract on every recording, the DST hours in UTC, paging, the
+missing key, every malformed input, the real Data Miner captures in ../shared. Day-ahead:
+test_pjm_dam.py; history: test_pjm_history.py."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gridtape import contract
+from gridtape import contract, isos
 from gridtape.errors import SourceError, TerminalError
 from producers.base import Request, Response
-from producers.pjm import LMP_URL, LOAD_URL, MissingApiKey, PjmSource
+from producers.pjm import HUB_IDS, LMP_URL, LOAD_URL, MissingApiKey, PjmSource
 from tests.producers.iso_contract import (
     RECORDINGS,
     Case,
     IsoContract,
     assert_contiguous,
+    fetch_recorded,
     recorded,
     replay_polls,
 )
@@ -36,15 +38,20 @@ ZONES = {
 AREAS = {"PJM RTO", "PJM MID ATLANTIC REGION", "DOM", "COMED", "UG"}
 
 
+FEEDS = {"lmp": "rt_unverified_fivemin_lmps", "load": "inst_load", "dam": "da_hrl_lmps"}
+
+
 def poll_response(dataset: str, now: str) -> Response:
     stamp = datetime.fromisoformat(now.replace("Z", "+00:00")).strftime("%Y%m%dT%H%MZ")
-    feed = "rt_unverified_fivemin_lmps" if dataset == "lmp" else "inst_load"
-    return recorded("PJM", f"{feed}_{stamp}.json", now)
+    return recorded("PJM", f"{FEEDS[dataset]}_{stamp}.json", now)
 
 
 def cases() -> list[Case]:
+    """The real-time polls (lmp, load); the day-ahead ones are in test_pjm_dam.py."""
     out = []
     for poll in MANIFEST["polls"]:
+        if poll["dataset"] == "dam":
+            continue
         expected = HUBS | ZONES if poll["dataset"] == "lmp" else AREAS
         # each recording is one hour of 5-minute intervals
         out.append(Case(poll["label"], poll["dataset"], [poll_response(poll["dataset"], poll["now"])], 12, expected))
@@ -92,33 +99,50 @@ class TestValues:
 
     def test_load_areas_and_system(self) -> None:
         ticks = by_key(SOURCE.parse("load", [poll_response("load", "2025-11-02T06:32:00Z")]))
-        rto = ticks[("PJM RTO", "2025-11-02T06:00:00Z")]
+        rto = ticks[("PJM RTO", "2025-11-02T05:55:00Z")]  # the reading at 06:00 UTC ends this interval
         assert (rto["load_mw"], rto["location_type"], rto["interval_end"]) == (
             57406.455,
             "system",
-            "2025-11-02T06:05:00Z",
+            "2025-11-02T06:00:00Z",
         )
-        assert ticks[("DOM", "2025-11-02T06:00:00Z")]["location_type"] == "zone"
-        zones = [t for (a, s), t in ticks.items() if s == "2025-11-02T06:00:00Z" and t["location_type"] == "zone"]
+        assert ticks[("DOM", "2025-11-02T05:55:00Z")]["location_type"] == "zone"
+        zones = [t for (a, s), t in ticks.items() if s == "2025-11-02T05:55:00Z" and t["location_type"] == "zone"]
         assert rto["load_mw"] == pytest.approx(sum(t["load_mw"] for t in zones if not t["location"].startswith("PJM")))
 
-    def test_off_grid_reading_files_under_its_interval(self) -> None:
+    @pytest.mark.parametrize(
+        ("stamp", "end"),
+        [
+            ("2025-06-10T18:40:00", "2025-06-10T18:40:00Z"),  # on the grid: the interval ending at T
+            ("2025-06-10T18:41:27", "2025-06-10T18:45:00Z"),  # off it: the first interval ending after T
+            ("2025-06-10T18:44:59.500", "2025-06-10T18:45:00Z"),
+            ("2025-06-10T18:40:00.001", "2025-06-10T18:45:00Z"),
+        ],
+    )
+    def test_a_reading_ends_its_interval_never_before_it_existed(self, stamp: str, end: str) -> None:
         body = json.dumps(
-            {"items": [{"datetime_beginning_utc": "2025-06-10T18:41:27", "area": "AE", "instantaneous_load": 1.5}]}
+            {"items": [{"datetime_beginning_utc": stamp, "area": "AE", "instantaneous_load": 1.5}]}
         ).encode()
-        (t,) = SOURCE.parse("load", [Response(LOAD_URL, 200, body, {}, datetime(2025, 6, 10, 18, 42, tzinfo=UTC))])
-        assert (t["interval_start"], t["interval_end"]) == ("2025-06-10T18:40:00Z", "2025-06-10T18:45:00Z")
+        (t,) = SOURCE.parse("load", [Response(LOAD_URL, 200, body, {}, datetime(2025, 6, 10, 18, 46, tzinfo=UTC))])
+        assert t["interval_end"] == end
+        assert contract.parse_ts(t["interval_end"]) >= datetime.fromisoformat(stamp).replace(tzinfo=UTC)
+        assert contract.parse_ts(t["interval_end"]) - contract.parse_ts(t["interval_start"]) == timedelta(minutes=5)
 
 
 def test_every_recorded_poll_replays() -> None:
     polls = replay_polls(PjmSource(credentials={"api_key": "replay"}))
-    assert len(polls) == 6 and all(polls.values())
+    assert len(polls) == 9 and all(polls.values())
+    assert {p.split(":")[0] for p in polls} == {"lmp", "load", "dam"}
     assert not any(t["location_type"] == "node" for ticks in polls.values() for t in ticks)
 
 
-def test_every_recorded_poll_replays_with_include_nodes_too() -> None:
-    polls = replay_polls(PjmSource(include_nodes=True, credentials={"api_key": "replay"}))
-    lmp = polls["lmp: normal day: the last hour of hubs and zones"]
+def test_every_recorded_lmp_poll_replays_with_include_nodes_too() -> None:
+    source = PjmSource(include_nodes=True, credentials={"api_key": "replay"})
+    polls = {}
+    for poll in MANIFEST["polls"]:
+        if poll["dataset"] == "lmp":  # the day-ahead recordings answer the hub-and-zone request only
+            responses = fetch_recorded(source, "lmp", poll["now"])
+            polls[poll["label"]] = source.parse("lmp", responses)
+    lmp = polls["normal day: the last hour of hubs and zones"]
     nodes = {t["location"] for t in lmp if t["location_type"] == "node"}
     assert nodes == {"BRUNNER 13 KV UNIT1", "BRUNNER 13 KV UNIT2", "KEYSTONE 22 KV UNIT1"}
     assert {t["location"] for t in lmp} >= HUBS | ZONES
@@ -140,10 +164,8 @@ def test_request_sends_the_key_and_filters_on_utc() -> None:
     assert req.headers == {"Ocp-Apim-Subscription-Key": "test"}
     assert req.params["datetime_beginning_utc"] == "2025-11-02T05:00to2025-11-02T06:00"
     assert "4669664" in req.params["pnode_id"].split(";")
-    assert (
-        "pnode_id"
-        not in PjmSource(include_nodes=True, credentials={"api_key": "k"}).request("lmp", datetime.now(UTC)).params
-    )
+    nodes = PjmSource(include_nodes=True, credentials={"api_key": "k"})
+    assert "pnode_id" not in nodes.request("lmp", datetime.now(UTC)).params
 
 
 def item(start: str, pnode: int, name: str, lmp: float) -> dict[str, Any]:
@@ -325,7 +347,4 @@ def test_after_an_outage_the_window_reaches_back_to_the_cursor() -> None:
 
 
 def test_hub_ids_name_exactly_the_iso_tables_hubs() -> None:
-    from gridtape import isos
-    from producers.pjm import HUB_IDS
-
     assert set(HUB_IDS) == set(isos.get("PJM").hubs) == HUBS

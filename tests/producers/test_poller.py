@@ -220,10 +220,9 @@ def test_live_poll_without_pjm_key_skips_pjm_with_one_line(
         second = live.poll_once()
     # a missing key is a failure of every dataset, counted each time, logged once
     assert [(s.dataset, s.status, s.failed) for s in first + second] == [
-        ("lmp", "skipped", True),
-        ("load", "skipped", True),
+        (name, "skipped", True) for name in isos.get("PJM").datasets
     ] * 2
-    assert live.sinks.metrics.total("PollSkipped", "PJM") == 4  # type: ignore[attr-defined]
+    assert live.sinks.metrics.total("PollSkipped", "PJM") == 2 * len(isos.get("PJM").datasets)  # type: ignore[attr-defined]
     lines = [r.getMessage() for r in caplog.records if "PJM" in r.getMessage()]
     assert len(lines) == 1 and "PJM_API_KEY" in lines[0] and "PJM_API_KEY_SECRET_ID" in lines[0]
 
@@ -286,6 +285,7 @@ def test_live_loop_is_bounded_and_respects_each_isos_poll_interval(
     monkeypatch.setattr(
         loop, "live", lambda iso, rps, secrets=(): fetch.replay(Recordings.load(rec), lambda: datetime.now(UTC))
     )
+    monkeypatch.setattr(fakes.FakeSource, "datasets", ("lmp", "load"))  # the fake has no day-ahead feed
     cycles: list[list[poller.PollSummary]] = []
     live = poller.LivePoller(["SPP"], resources.sinks())
     assert live.run(0.0, threading.Event(), max_cycles=3, on_cycle=cycles.append) == 3

@@ -40,6 +40,6 @@ def test_a_denied_secret_fails_the_lambda_and_shows_in_status(
     monkeypatch.setattr(entry, "_WARM", {"PJM": loop.LivePoller(["PJM"], resources.sinks())})
     with pytest.raises(entry.PollFailed, match=r"PJM lmp skipped: .*not authorized"):
         entry.lambda_poll({"iso": "PJM"}, metrics)
-    assert metrics.total("PollSkipped", "PJM") == 2
-    feeds = StateStore(resources.table, resources.dynamodb).feeds([("PJM", "lmp"), ("PJM", "load")])
+    assert metrics.total("PollSkipped", "PJM") == len(isos.get("PJM").datasets)
+    feeds = StateStore(resources.table, resources.dynamodb).feeds([("PJM", n) for n in isos.get("PJM").datasets])
     assert all(f.last_status == "skipped" and "not authorized" in (f.last_error or "") for f in feeds)

@@ -137,12 +137,12 @@ class TestValues:
         ticks = SOURCE.parse("load", [resp])
         assert max(t["interval_end"] for t in ticks) == "2025-11-03T06:00:00Z"
         last = by_key(ticks)[("SPP", "2025-11-03T05:55:00Z")]
-        assert (last["load_mw"], last["location_type"]) == (27495.7, "system")
+        assert (last["load_mw"], last["location_type"]) == (27562.8, "system")
 
 
 def test_every_recorded_poll_replays() -> None:
     polls = replay_polls(SppSource())
-    assert len(polls) == 9 and all(polls.values())
+    assert len(polls) == 13 and all(polls.values())
     repeated = polls["lmp: fall-back day: 01:05d, first of the repeated hour"]
     assert {t["interval_end"] for t in repeated} == {
         f"2025-11-02T{h}Z" for h in ("06:50:00", "06:55:00", "07:00:00", "07:05:00")

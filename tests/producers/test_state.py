@@ -149,3 +149,26 @@ def test_cursor_only_moves_forward_and_counts_add_up(resources: Resources) -> No
         1,
     )
     assert never.cursor is None and never.last_status is None
+
+
+def test_validators_are_kept_per_feed_replaced_by_each_good_poll_and_handed_to_the_next_lease(
+    resources: Resources,
+) -> None:
+    store = StateStore(resources.table, resources.dynamodb)
+    steps = [
+        Outcome("published", validators={"u1": ('"a"', None), "u2": (None, "Tue, 10 Jun 2025 18:40:00 GMT")}),
+        Outcome("failed", error="HTTP 503"),  # a failed poll leaves the last good ones
+        Outcome("not_modified", validators={"u1": ('"b"', None)}),  # this poll's URLs only
+    ]
+    seen = []
+    for outcome in steps:
+        lease = store.acquire_lease("SPP", "lmp")
+        assert lease is not None
+        seen.append(dict(lease.feed.validators))
+        store.record(lease, outcome)
+    lease = store.acquire_lease("SPP", "lmp")
+    assert lease is not None
+    seen.append(dict(lease.feed.validators))
+    first = {"u1": ('"a"', None), "u2": (None, "Tue, 10 Jun 2025 18:40:00 GMT")}
+    assert seen == [{}, first, first, {"u1": ('"b"', None)}]
+    assert store.feeds([("SPP", "load")])[0].validators == {}  # per feed

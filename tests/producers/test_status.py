@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.commands import status
-from gridtape import config
+from gridtape import config, isos
 from producers.poller import MemoryMetrics, poll_replay
 from producers.state import FeedState, StateStore
 from tests.producers import fakes
@@ -85,8 +85,9 @@ def test_gridtape_status_reads_what_the_polls_left(
     capsys.readouterr()
     assert run_status("--iso", "SPP") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3
-    lmp, load = (line.split() for line in lines[1:])
+    assert len(lines) == 1 + len(isos.get("SPP").datasets)  # a header, then every feed of the table
+    assert all("never polled" in line for line in lines[3:])  # dam: not polled here
+    lmp, load = (line.split() for line in lines[1:3])
     assert lmp[:3] == ["SPP", "lmp", "2025-06-10T19:00:00Z"] and lmp[4:7] == ["published", "1", "0"]
     assert load[:4] == ["SPP", "load", "-", "-"] and load[4:7] == ["failed", "0", "1"]
     assert "HTML" in lines[2]
@@ -101,9 +102,10 @@ def test_a_missing_key_fails_the_lambda_and_shows_in_status(
     monkeypatch.setattr(entry, "_WARM", {"PJM": loop.LivePoller(["PJM"], resources.sinks())})
     with pytest.raises(entry.PollFailed, match=r"PJM lmp skipped: .*PJM_API_KEY"):
         entry.lambda_poll({"iso": "PJM"}, metrics)
-    assert metrics.total("PollSkipped", "PJM") == 2 and metrics.total("PollErrors", "PJM") == 0
-    feeds = StateStore(resources.table, resources.dynamodb).feeds([("PJM", "lmp"), ("PJM", "load")])
-    assert [(f.last_status, "PJM_API_KEY" in (f.last_error or "")) for f in feeds] == [("skipped", True)] * 2
+    names = isos.get("PJM").datasets
+    assert metrics.total("PollSkipped", "PJM") == len(names) and metrics.total("PollErrors", "PJM") == 0
+    feeds = StateStore(resources.table, resources.dynamodb).feeds([("PJM", n) for n in names])
+    assert [(f.last_status, "PJM_API_KEY" in (f.last_error or "")) for f in feeds] == [("skipped", True)] * len(names)
 
 
 def test_data_age_keeps_growing_while_polls_fail(resources: Resources, tmp_path: Path) -> None:

@@ -90,14 +90,20 @@ class Writer:
         (self.folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Rebuild every ISO's folder, or only those named (`python -m tools.recordings.demo_day SPP`)."""
+    import sys
+
     from tools.recordings import demo_day_isos
 
     root = out_root()
-    if root.exists():
-        shutil.rmtree(root)
+    only = [a.upper() for a in (sys.argv[1:] if argv is None else argv)]
     for iso, build in demo_day_isos.BUILDERS.items():
+        if only and iso not in only:
+            continue
         w = Writer(iso, root)
+        if w.folder.exists():
+            shutil.rmtree(w.folder)
         w.folder.mkdir(parents=True)
         build(w)
         w.save()

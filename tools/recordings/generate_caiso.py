@@ -8,19 +8,27 @@ Files:
   lmp_all_nodes_<now>.zip  the include_nodes query (grp_type=ALL_APNODES), trimmed to hubs,
                            DLAPs and three nodes
   lmp_day_<date>.zip       a whole Pacific operating day (a backfill query), for the DST days
+  dam_<now>.zip            what OASIS returns to CaisoSource.dam_request(now): PRC_LMP DAM, one
+                           member per LMP_TYPE; before 13:00 Pacific today, after it today and
+                           tomorrow (the polls the day before both DST days read them)
+  tac_<now>.zip            SLD_FCST ACTUAL, hourly TAC-area load over the 24 hours before each
+                           load poll (asked for when the ISO table has CAISO's hourly load feed)
   oasis_invalid_request.zip  the XML error report OASIS zips instead of a CSV (test only)
   demand_<date>.csv        outlook/current/demand.csv as polled on a normal day (so far) and at
                            23:58 Pacific on both DST days (whole days); one URL, served in
                            manifest order by the replay
+and producers/recordings/history/caiso/ (tools/recordings/caiso_history.py): the archives
+CaisoSource.history() reads for 2025-03-09, 2025-11-02 and 2026-06-11.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from gridtape import isos
 from gridtape.timeutil import PACIFIC
-from producers.caiso import DLAPS, OASIS_TIME, CaisoSource
+from producers.caiso import DLAPS, OASIS_TIME, TAC_AREAS, CaisoSource, oasis
 from tools.recordings import synth
 
 HUBS = isos.get("CAISO").hubs
@@ -30,6 +38,17 @@ HEADER = (
     "LMP_TYPE,XML_DATA_ITEM,PNODE_RESMRID,GRP_TYPE,POS,VALUE,OPR_INTERVAL,GROUP"
 )
 ITEMS = {"LMP": "LMP_PRC", "MCE": "LMP_ENE_PRC", "MCC": "LMP_CONG_PRC", "MCL": "LMP_LOSS_PRC", "MGHG": "LMP_GHG_PRC"}
+DAM_HEADER = (
+    "INTERVALSTARTTIME_GMT,INTERVALENDTIME_GMT,OPR_DT,OPR_HR,OPR_INTERVAL,NODE_ID_XML,NODE_ID,NODE,MARKET_RUN_ID,"
+    "LMP_TYPE,XML_DATA_ITEM,PNODE_RESMRID,GRP_TYPE,POS,MW,GROUP"
+)
+TAC_HEADER = (
+    "INTERVALSTARTTIME_GMT,INTERVALENDTIME_GMT,OPR_DT,OPR_HR,OPR_INTERVAL,LOAD_TYPE,XML_DATA_ITEM,TAC_AREA_NAME,"
+    "MARKET_RUN_ID,LABEL,POS,MW,EXECUTION_TYPE,GROUP"
+)
+TAC_SHARE = {"PGE-TAC": 0.45, "SCE-TAC": 0.44, "SDGE-TAC": 0.1, "VEA-TAC": 0.01}
+HOUR = timedelta(hours=1)
+ZIPPED = "application/x-zip-compressed"
 LOSS_FACTOR = {"TH_NP15_GEN-APND": 0.012, "TH_SP15_GEN-APND": -0.008, "TH_ZP26_GEN-APND": 0.004}
 
 
@@ -73,6 +92,67 @@ def lmp_zip(start: datetime, end: datetime, nodes: tuple[str, ...], grp_type: st
     )
 
 
+def dam_zip(start: datetime, end: datetime, nodes: tuple[str, ...]) -> bytes:
+    """PRC_LMP DAM (version 12) for the hours in [start, end): one CSV member per LMP_TYPE, the
+    value in column MW, OPR_HR the hour ending, OPR_INTERVAL 0."""
+    rows: dict[str, list[str]] = {kind: [] for kind in ITEMS}
+    t = start
+    while t < end:
+        energy = synth.energy_price(t + HOUR / 2, PACIFIC, synth.rng("caiso-dam", t.isoformat()), base=31.0, solar=44.0)
+        opr_dt, opr_hr, _ = opr_fields(t)
+        for pos, node in enumerate(nodes, start=1):
+            rn = synth.rng("caiso-dam", node, t.isoformat())
+            cong = synth.congestion(rn, 4.0 if node.startswith("TH_SP15") else 1.5)
+            loss = synth.loss(energy, LOSS_FACTOR.get(node, 0.01 if node.startswith("DLAP") else 0.02), rn)
+            parts = {"MCE": energy, "MCC": cong, "MCL": loss, "MGHG": 0.0}
+            parts["LMP"] = round(energy + cong + loss, 5)
+            for kind, value in parts.items():
+                rows[kind].append(
+                    f"{gmt(t)},{gmt(t + HOUR)},{opr_dt},{opr_hr},0,{node},{node},{node},DAM,"
+                    f"{kind},{ITEMS[kind]},{node},,{pos},{value:.5f},1"
+                )
+        t += HOUR
+    day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
+    return synth.zip_bytes(
+        {
+            f"{day0}_{day1}_PRC_LMP_DAM_{kind}_v12.csv": ("\n".join([DAM_HEADER, *lines]) + "\n").encode()
+            for kind, lines in rows.items()
+        }
+    )
+
+
+def tac_mw(area: str, t: datetime) -> float:
+    """The hourly actual load of a TAC area for the hour starting at t (CA ISO-TAC: their sum)."""
+    if area == "CA ISO-TAC":
+        return round(sum(tac_mw(a, t) for a in TAC_AREAS), 2)
+    share = TAC_SHARE[area]
+    r = synth.rng("caiso-tac", area, t.isoformat())
+    return synth.load_mw(t + HOUR / 2, PACIFIC, r, base=26000 * share, swing=9000 * share)
+
+
+def tac_zip(start: datetime, end: datetime) -> bytes:
+    """SLD_FCST ACTUAL (version 1): hourly integrated actual load per TAC area in [start, end)."""
+    lines = [TAC_HEADER]
+    t = start
+    while t < end:
+        opr_dt, opr_hr, _ = opr_fields(t)
+        for pos, area in enumerate(("CA ISO-TAC", *TAC_AREAS), start=1):
+            lines.append(
+                f"{gmt(t)},{gmt(t + HOUR)},{opr_dt},{opr_hr},0,0,SYS_FCST_ACT_MW,{area},ACTUAL,"
+                f"Total Actual Hourly Integrated Load,{pos},{tac_mw(area, t):.2f},,1"
+            )
+        t += HOUR
+    day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
+    return synth.zip_bytes({f"{day0}_{day1}_SLD_FCST_ACTUAL_v1.csv": ("\n".join(lines) + "\n").encode()})
+
+
+def tac_request_before(now: datetime) -> tuple[str, dict[str, str], datetime, datetime]:
+    """The TAC-area request a load poll at `now` makes (url, params, start, end)."""
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    request = oasis.request("SLD_FCST", end - timedelta(hours=24), end)
+    return request.url, dict(request.params), end - timedelta(hours=24), end
+
+
 def invalid_request_zip() -> bytes:
     """The in-band error OASIS answers with HTTP 200 (file INVALID_REQUEST.xml.zip)."""
     xml = (
@@ -110,6 +190,14 @@ def demand_csv(day: datetime, fetched_at: datetime) -> bytes:
         lines.append(f"{local:%H:%M},{da:.0f},{ha:.0f},{current},")
         end += timedelta(minutes=5)
     return ("\n".join(lines) + "\n").encode()
+
+
+def history_tree(root: Path, start: date, end: date) -> None:
+    """A replay tree (manifest.json + files) at `root` of the archives CaisoSource.history()
+    reads, for every operating day in [start, end]."""
+    from tools.recordings import caiso_history
+
+    caiso_history.history_tree(root, start, end)
 
 
 def main() -> None:
@@ -150,6 +238,25 @@ def main() -> None:
 
     (rec.out / "oasis_invalid_request.zip").write_bytes(invalid_request_zip())
 
+    for now_text, label in (
+        ("2025-06-10T18:42:00Z", "11:42 PDT: today's DA results only"),
+        ("2025-06-10T20:05:00Z", "13:05 PDT: today's and tomorrow's"),
+        ("2025-03-08T21:05:00Z", "13:05 PST: today's and the spring DST day's (23 hours)"),
+        ("2025-11-01T20:05:00Z", "13:05 PDT: today's and the fall DST day's (25 hours)"),
+    ):
+        now = datetime.fromisoformat(now_text)
+        request = source.dam_request(now)
+        start, end = (
+            datetime.strptime(request.params[p], OASIS_TIME).replace(tzinfo=UTC)
+            for p in ("startdatetime", "enddatetime")
+        )
+        rec.record(f"dam_{now:%Y%m%dT%H%M}.zip", request.url, dam_zip(start, end, HUBS + DLAPS), ZIPPED, request.params)
+        rec.poll("dam", now_text, label)
+
+    for fetched in ("2025-06-10T18:42:00Z", "2025-03-10T06:58:00Z", "2025-11-03T07:58:00Z"):
+        url, params, start, end = tac_request_before(datetime.fromisoformat(fetched))
+        rec.record(f"tac_{start:%Y%m%dT%H}.zip", url, tac_zip(start, end), ZIPPED, params)
+
     now = datetime(2025, 6, 10, 18, 42, tzinfo=UTC)
     load = source.load_request(now)
     rec.record("demand_20250610.csv", load.url, demand_csv(datetime(2025, 6, 10), now), "text/csv")
@@ -164,6 +271,13 @@ def main() -> None:
         rec.poll("load", fetched, f"{day:%Y-%m-%d} DST day, whole day at 23:58 PT")
 
     rec.save()
+
+    from tools.recordings import caiso_history
+
+    tree = synth.out_dir("history") / "caiso"
+    for stale in tree.glob("*") if tree.is_dir() else ():
+        stale.unlink()
+    caiso_history.write(tree, caiso_history.DAYS)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,13 @@ three times (normal day, the mornings after both DST days), served in manifest o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from gridtape.timeutil import CENTRAL
-from producers.ercot import lmp, load
-from tools.recordings import synth
+from producers.ercot import demand5, lmp, load
+from tools.recordings import ercot_formats, synth
 
 HUBS = ("HB_BUSAVG", "HB_HOUSTON", "HB_HUBAVG", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST")
 ZONES = ("LZ_AEN", "LZ_CPS", "LZ_HOUSTON", "LZ_LCRA", "LZ_NORTH", "LZ_RAYBN", "LZ_SOUTH", "LZ_WEST")
@@ -27,7 +28,15 @@ POINTS = HUBS + ZONES + NODES
 REPORT_NAMES = {
     "12300": ("LMPSROSNODENP6788", "LMPs by Resource Nodes, Load Zones and Trading Hubs"),
     "12301": ("SPPHLZNP6905", "Settlement Point Prices at Resource Nodes, Hubs and Load Zones"),
+    # one document a day, named without a time stamp
+    "12331": ("DAMSPNP4190", "DAM Settlement Point Prices"),
+    "13101": ("ACTSYSLOADWZNP6345", "Actual System Load by Weather Zone"),
+    "14836": ("ACTSYSLOADFZNP6346", "Actual System Load by Forecast Zone"),
 }
+DAILY = ("12331", "13101", "14836")
+# The committed history tree (producers/recordings/history/ercot/): both DST days and the
+# complete demo day, whose numbers are those of the live day tree (tools/recordings/demo_day).
+HISTORY_DAYS = (date(2025, 3, 9), date(2025, 11, 2), date(2026, 6, 11))
 
 
 def price(point: str, t: datetime) -> float:
@@ -45,15 +54,15 @@ def is_repeated(t: datetime) -> bool:
     return local.replace(tzinfo=None) - earlier.replace(tzinfo=None) == timedelta(0)
 
 
-def sced_csv(run: datetime) -> bytes:
+def sced_csv(run: datetime, points: tuple[str, ...] = POINTS) -> bytes:
     local = run.astimezone(CENTRAL)
     flag = "Y" if is_repeated(run) else "N"
     lines = ['"SCEDTimestamp","RepeatedHourFlag","SettlementPoint","LMP"']
-    lines += [f'"{local:%m/%d/%Y %H:%M:%S}","{flag}","{p}","{price(p, run):.2f}"' for p in POINTS]
+    lines += [f'"{local:%m/%d/%Y %H:%M:%S}","{flag}","{p}","{price(p, run):.2f}"' for p in points]
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def spp_csv(start: datetime) -> bytes:
+def spp_csv(start: datetime, points: tuple[str, ...] = POINTS) -> bytes:
     local = start.astimezone(CENTRAL)
     # DeliveryHour is the wall-clock hour ending; the repeated hour is flagged, not numbered 25.
     hour_ending = local.hour + 1
@@ -62,7 +71,7 @@ def spp_csv(start: datetime) -> bytes:
     lines = [
         '"DeliveryDate","DeliveryHour","DeliveryInterval","SettlementPointName","SettlementPointType","SettlementPointPrice","DSTFlag"'
     ]
-    for p in POINTS:
+    for p in points:
         kinds = ("HU",) if p.startswith("HB_") else ("LZ", "LZEW") if p.startswith("LZ_") else ("RN",)
         for kind in kinds:
             value = price(p, start) + (0.37 if kind == "LZEW" else 0.0)
@@ -76,11 +85,11 @@ def document_entries(
     """(constructed name, DocID, entry) of the csv and the xml document MIS lists for one file."""
     code, title = REPORT_NAMES[report]
     local = stamp.astimezone(CENTRAL)
-    suffix = f"{local:%Y%m%d_%H%M%S}" if report == "12300" else f"{local:%Y%m%d_%H%M}"
+    suffix = f"{local:%Y%m%d_%H%M%S}_" if report == "12300" else "" if report in DAILY else f"{local:%Y%m%d_%H%M}_"
     out = []
     for ext in ("csv", "xml"):
         doc_id = str(next(ids))
-        constructed = f"cdr.{int(report):08d}.0000000000000000.{local:%Y%m%d}.{local:%H%M%S}.{code}_{suffix}_{ext}.zip"
+        constructed = f"cdr.{int(report):08d}.0000000000000000.{local:%Y%m%d}.{local:%H%M%S}.{code}_{suffix}{ext}.zip"
         entry = {
             "ExpiredDate": (published + timedelta(days=3)).astimezone(CENTRAL).isoformat(timespec="seconds"),
             "ILMStatus": "EXT",
@@ -88,7 +97,7 @@ def document_entries(
             "ContentSize": str(len(body)),
             "Extension": "zip",
             "ReportTypeID": report,
-            "FriendlyName": f"{code}_{suffix}_{ext}",
+            "FriendlyName": f"{code}_{suffix}{ext}",
             "ConstructedName": constructed,
             "DocID": doc_id,
             "PublishDate": published.astimezone(CENTRAL).isoformat(timespec="seconds"),
@@ -100,7 +109,7 @@ def document_entries(
 
 def main() -> None:
     rec = synth.Recording("ERCOT")
-    listings: dict[str, list[dict]] = {"12300": [], "12301": []}
+    listings: dict[str, list[dict]] = {"12300": [], "12301": [], **{r: [] for r in DAILY}}
     next_id = iter(range(1_140_000_001, 1_150_000_000))
 
     def document(report: str, stamp: datetime, published: datetime, body: bytes) -> None:
@@ -124,7 +133,8 @@ def main() -> None:
     def spp_window(start: datetime, end: datetime) -> None:
         t = start
         while t < end:
-            document("12301", t, t + timedelta(minutes=15, seconds=95), spp_csv(t))
+            closes = t + timedelta(minutes=15)  # named by the interval's end, posted 95 s after it
+            document("12301", closes, closes + timedelta(seconds=95), spp_csv(t))
             t += timedelta(minutes=15)
 
     def day(y: int, m: int, d: int) -> tuple[datetime, datetime]:
@@ -142,6 +152,9 @@ def main() -> None:
         sced_window(first, datetime(*d, 4, tzinfo=CENTRAL).astimezone(UTC))  # 00:00-04:00 local
         spp_window(*day(*d))
     spp_window(datetime(2025, 6, 10, 17, 0, tzinfo=UTC), datetime(2025, 6, 10, 18, 30, tzinfo=UTC))
+    for report, op, body in daily_documents(POINTS):
+        published = daily_published(report, op)
+        document(report, published, published, body)
 
     for report, entries in listings.items():
         entries.sort(key=lambda e: e["Document"]["PublishDate"], reverse=True)  # newest first, as MIS lists
@@ -152,6 +165,9 @@ def main() -> None:
     rec.poll("lmp", "2025-06-10T18:42:00Z", "normal day")
     rec.poll("lmp", "2025-03-09T08:07:00Z", "spring DST: SCED runs at 01:55 CST, 03:00 and 03:05 CDT")
     rec.poll("lmp", "2025-11-02T07:07:00Z", "fall DST: SCED runs at 01:55 CDT, 01:00 and 01:05 CST")
+    rec.poll("dam", "2025-06-10T18:42:00Z", "normal day: 06-10 and 06-11, posted at 13:30 CDT")
+    rec.poll("dam", "2025-03-09T12:00:00Z", "spring DST day: 23 hours, HE 02:00 skipped")
+    rec.poll("dam", "2025-11-02T12:00:00Z", "fall DST day: 25 hours, HE 02:00 twice")
 
     for fetched, days in (
         ("2025-06-10T18:42:00Z", ((2025, 6, 9), (2025, 6, 10), (2025, 6, 11))),
@@ -161,9 +177,60 @@ def main() -> None:
         now = datetime.fromisoformat(fetched)
         demand = json.dumps(demand_json(now, days), indent=2).encode()
         rec.record(f"system_wide_demand_{now:%Y%m%dT%H%M}.json", load.URL, demand, "application/json")
-        label = {"06": "normal day", "03": "day after spring DST (23 hours)", "11": "day after fall DST (25 hours)"}
+        five = json.dumps(ercot_formats.supply_demand_json(now), separators=(",", ":")).encode()
+        rec.record(f"supply_demand_{now:%Y%m%dT%H%M}.json", demand5.URL, five, "application/json")
+        label = {
+            "06": "normal day (zones: 06-09)",
+            "03": "day after spring DST (23 hours; zones: 03-09)",
+            "11": "day after fall DST (25 hours; zones: 11-02)",
+        }
         rec.poll("load", fetched, label[fetched[5:7]])
     rec.save()
+    # The DST days' SCED runs only for 00:00-04:00 local (their changed hour), as recorded live.
+    history_tree_of(synth.out_dir("history/ercot"), HISTORY_DAYS, {d: 4 for d in HISTORY_DAYS[:2]})
+
+
+def history_tree(root: Path, start: date, end: date) -> None:
+    """A replay tree at `root` (manifest.json + files) of the MIS archives history() reads,
+    for every operating day in [start, end]: see tools/recordings/ercot_history.py."""
+    history_tree_of(root, [start + timedelta(days=k) for k in range((end - start).days + 1)])
+
+
+def history_tree_of(root: Path, days: Sequence[date], sced_hours: dict[date, int] | None = None) -> None:
+    from tools.recordings import ercot_history  # it builds on this module's writers
+
+    ercot_history.write(root, days, sced_hours)
+
+
+# The daily reports recorded live: DAM results for the DST days, the normal day and the days
+# after; zone loads for the days before each load poll.
+DAM_DAYS = (
+    date(2025, 3, 9),
+    date(2025, 3, 10),
+    date(2025, 6, 10),
+    date(2025, 6, 11),
+    date(2025, 11, 2),
+    date(2025, 11, 3),
+)
+ZONE_DAYS = (date(2025, 3, 9), date(2025, 6, 9), date(2025, 11, 2))
+
+
+def daily_published(report: str, op: date) -> datetime:
+    """When ERCOT posts operating day `op`'s document: DAM the day before at 13:30:xx CT, zone
+    loads the morning after at 00:50:xx."""
+    r = synth.rng("ercot-posted", report, op.isoformat())
+    day, hour, minute = (op - timedelta(days=1), 13, 30) if report == "12331" else (op + timedelta(days=1), 0, 50)
+    return datetime(day.year, day.month, day.day, hour, minute, r.randint(5, 55), tzinfo=CENTRAL).astimezone(UTC)
+
+
+def daily_documents(
+    points: tuple[str, ...], dam_days: tuple[date, ...] = DAM_DAYS, zone_days: tuple[date, ...] = ZONE_DAYS
+) -> list[tuple[str, date, bytes]]:
+    """(report, operating day, CSV) of the daily reports."""
+    out = [("12331", op, ercot_formats.dam_csv(op, points)) for op in dam_days]
+    for op in zone_days:
+        out += [("13101", op, ercot_formats.zone_csv(op, True)), ("14836", op, ercot_formats.zone_csv(op, False))]
+    return out
 
 
 def demand_json(now: datetime, days: tuple[tuple[int, int, int], ...]) -> dict:

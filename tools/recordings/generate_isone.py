@@ -12,7 +12,8 @@ does not depend on it). Load files are whole Eastern days (partial for the norma
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from gridtape.timeutil import EASTERN
 from producers.isone import COOKIE_PAGE, LMP_COLUMNS, LOAD_COLUMNS, IsoneSource
@@ -41,6 +42,22 @@ def q(*cells: object) -> str:
     return ",".join(f'"{c}"' for c in cells)
 
 
+def price_cells(name: str, t: datetime) -> tuple[float, float, float]:
+    """(energy, congestion, loss) at `name` for the interval starting at t: seeded per interval,
+    so the live current file and the historical files carry the same prices."""
+    r = synth.rng("isone", t.isoformat())
+    energy = round(synth.energy_price(t, EASTERN, r, base=42.0, solar=22.0), 2)
+    rl = synth.rng("isone", name, t.isoformat())
+    cong = round(synth.congestion(rl, 3.0 if name.startswith((".Z.MAINE", ".I.")) else 1.2), 2)
+    loss = round(synth.loss(energy, 0.015 if "MAINE" in name else -0.006, rl), 2)
+    return energy, cong, loss
+
+
+def prices_text(name: str, t: datetime) -> str:
+    energy, cong, loss = price_cells(name, t)
+    return f"{energy + cong + loss:.2f},{energy:.2f},{cong:.2f},{loss:.2f}"
+
+
 def lmp_current(now: datetime, generated: datetime) -> bytes:
     newest = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0) - timedelta(minutes=5)
     starts = [newest - timedelta(minutes=5 * k) for k in range(11, -1, -1)]
@@ -54,13 +71,8 @@ def lmp_current(now: datetime, generated: datetime) -> bytes:
     count = 0
     for loc_id, name, kind in LOCATIONS:
         for t in starts:
-            r = synth.rng("isone", t.isoformat())
-            energy = round(synth.energy_price(t, EASTERN, r, base=42.0, solar=22.0), 2)
-            rl = synth.rng("isone", name, t.isoformat())
-            cong = round(synth.congestion(rl, 3.0 if name.startswith((".Z.MAINE", ".I.")) else 1.2), 2)
-            loss = round(synth.loss(energy, 0.015 if "MAINE" in name else -0.006, rl), 2)
             lines.append(
-                f'"D","{t.astimezone(EASTERN):%Y-%m-%d %H:%M:%S}",{loc_id},"{name}","{kind}",{energy + cong + loss:.2f},{energy:.2f},{cong:.2f},{loss:.2f}'
+                f'"D","{t.astimezone(EASTERN):%Y-%m-%d %H:%M:%S}",{loc_id},"{name}","{kind}",{prices_text(name, t)}'
             )
             count += 1
     lines.append(q("T", count))
@@ -112,12 +124,32 @@ def main() -> None:
         now = datetime.fromisoformat(now_text)
         for request in IsoneSource.data_requests("load", now):
             day = datetime.strptime(request.params["start"], "%Y%m%d")
-            name = f"fiveminutesystemload_{day:%Y%m%d}.csv"
-            rec.record(name, request.url, load_day(day, now), "text/csv", request.params)
+            stem, body = isone_history.load_file(request.url, day, now)
+            rec.record(f"{stem}_{day:%Y%m%d}.csv", request.url, body, "text/csv", request.params)
         rec.poll("load", now_text, label)
 
+    # dam: WW_DALMP_ISO_YYYYMMDD.csv, today's and, after 13:30, tomorrow's (both DST days)
+    for now_text, label in (
+        ("2025-06-10T18:42:00Z", "normal day after 13:30: today's and tomorrow's results"),
+        ("2025-03-08T18:35:00Z", "spring DST day 2025-03-09 posted (23 hours, no hour ending 03)"),
+        ("2025-11-01T17:35:00Z", "fall DST day 2025-11-02 posted (25 hours, hour ending 02X)"),
+    ):
+        now = datetime.fromisoformat(now_text)
+        for request in IsoneSource.data_requests("dam", now):
+            day = datetime.strptime(request.url.rsplit("_", 1)[1][:8], "%Y%m%d")
+            rec.record(request.url.rsplit("/", 1)[1], request.url, isone_history.da_day(day), "text/csv")
+        rec.poll("dam", now_text, label)
     rec.save()
+    isone_history.write_committed()
 
+
+def history_tree(root: Path, start: date, end: date) -> None:
+    """A replay tree (root/manifest.json + files) answering ISO-NE history() for every day in
+    [start, end]: the hub and the zones (tools/recordings/isone_history.py)."""
+    isone_history.tree(root, start, end)
+
+
+from tools.recordings import isone_history  # noqa: E402  (it reads this module's writers)
 
 if __name__ == "__main__":
     main()

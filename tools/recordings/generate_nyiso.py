@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import math
 import random
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from tools.recordings import synth
 
@@ -84,7 +86,13 @@ def energy_price(rng: random.Random, utc: datetime) -> float:
     return shape + rng.gauss(0, 4)
 
 
-def price_row(rng: random.Random, utc: datetime, name: str, energy: float) -> str:
+def day_rng(kind: str, day: object) -> random.Random:
+    """The generator of one day file (kind lmp | load | dam): the live day tree and the
+    history archives write the same values for the same day."""
+    return synth.rng("nyiso", kind, day)
+
+
+def price_row(rng: random.Random, utc: datetime, name: str, energy: float, hourly: bool = False) -> str:
     ptid, loss_factor, congestion = LOCATIONS[name]
     loss = round(energy * loss_factor + rng.gauss(0, 0.2), 2)
     mcc = round(congestion * rng.random(), 2) if rng.random() < 0.4 else 0.0
@@ -93,24 +101,36 @@ def price_row(rng: random.Random, utc: datetime, name: str, energy: float) -> st
         mcc = round(30 + 15 * rng.random(), 2)
     lbmp = round(energy + loss - mcc, 2)
     text, _ = stamp(utc)
+    if hourly:  # damlbmp stamps have no seconds: "MM/DD/YYYY HH:MM"
+        text = text[:-3]
     return f'"{text}","{name}",{ptid},{lbmp:.2f},{loss:.2f},{mcc:.2f}'
 
 
-def lmp_day_file(rng: random.Random, day: str, until: datetime | None = None, rtc: int = 0, cam: bool = True) -> str:
+LMP_HEADER = (
+    '"Time Stamp","Name","PTID","LBMP ($/MWHr)","Marginal Cost Losses ($/MWHr)","Marginal Cost Congestion ($/MWHr)"'
+)
+
+
+def lmp_day_file(
+    rng: random.Random,
+    day: str,
+    until: datetime | None = None,
+    rtc: int = 0,
+    cam: bool = True,
+    names: Sequence[str] = tuple(LOCATIONS),
+) -> str:
     start, end = local_day_bounds(day)
-    lines = [
-        '"Time Stamp","Name","PTID","LBMP ($/MWHr)","Marginal Cost Losses ($/MWHr)","Marginal Cost Congestion ($/MWHr)"'
-    ]
+    lines = [LMP_HEADER]
     t = start + timedelta(minutes=5)
     last = min(end, until) if until else end
     cam_at = start + timedelta(hours=9, minutes=37, seconds=34) if cam else None
     while t <= last:
         if cam_at and t - timedelta(minutes=5) < cam_at < t:
             energy = energy_price(rng, cam_at)
-            for name in LOCATIONS:  # an off-cycle RTD-CAM run: stamp off the 5-minute grid
+            for name in names:  # an off-cycle RTD-CAM run: stamp off the 5-minute grid
                 lines.append(price_row(rng, cam_at, name, energy))
         energy = energy_price(rng, t)
-        for name in LOCATIONS:
+        for name in names:
             lines.append(price_row(rng, t, name, energy))
         t += timedelta(minutes=5)
     # RTC's 15-minute advisory prices follow the last RTD interval in today's file.
@@ -121,6 +141,19 @@ def lmp_day_file(rng: random.Random, day: str, until: datetime | None = None, rt
             lines.append(price_row(rng, t, name, energy))
         t += timedelta(minutes=15)
     return "\n".join(lines)
+
+
+def dam_file(rng: random.Random, day: str, names: Sequence[str] = tuple(LOCATIONS)) -> str:
+    """damlbmp_zone.csv: one row per location and hour, stamped at the hour's BEGINNING
+    00:00 .. 23:00 (23 hours on the spring day, 25 on the fall day: "01:00" twice)."""
+    start, end = local_day_bounds(day)
+    lines = [LMP_HEADER]
+    t = start
+    while t < end:
+        energy = energy_price(rng, t + timedelta(minutes=30)) + 3
+        lines.extend(price_row(rng, t, name, energy, hourly=True) for name in names)
+        t += timedelta(hours=1)
+    return "\r\n".join(lines) + "\r\n"
 
 
 def lmp_current_file(day_file: str, end: datetime) -> str:
@@ -200,6 +233,11 @@ def main() -> None:
     record(f"{BASE}/csv/pal/20251103pal.csv", "20251103pal.csv", pal_file(rng, "2025-11-03", until=nov3, cam=False))
     record(f"{BASE}/csv/pal/20250309pal.csv", "20250309pal.csv", pal_file(rng, "2025-03-09"))
     record(f"{BASE}/csv/pal/20250310pal.csv", "20250310pal.csv", pal_file(rng, "2025-03-10", until=mar10, cam=False))
+    # dam: 06-10 before NYISO posts the 11th (today's file only); the days before both DST
+    # days after 11:00 (today's and the DST day's files: 23 and 25 hours)
+    for d in ("2025-06-10", "2025-03-08", "2025-03-09", "2025-11-01", "2025-11-02"):
+        name = f"{d.replace('-', '')}damlbmp_zone.csv"
+        record(f"{BASE}/csv/damlbmp/{name}", name, dam_file(day_rng("dam", d), d))
 
     manifest = {
         "iso": "NYISO",
@@ -230,11 +268,23 @@ def main() -> None:
                 "now": "2025-03-10T04:03:00Z",
                 "label": "spring-forward day 2025-03-09 complete (276 intervals)",
             },
+            {"dataset": "dam", "now": "2025-06-10T10:42:00Z", "label": "before 11:00: today's results only"},
+            {"dataset": "dam", "now": "2025-03-08T16:05:00Z", "label": "spring-forward day 2025-03-09 posted (23 h)"},
+            {"dataset": "dam", "now": "2025-11-01T15:05:00Z", "label": "fall-back day 2025-11-02 posted (25 h)"},
         ],
         "responses": responses,
     }
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    nyiso_history.write_committed()
 
+
+def history_tree(root: Path, start: date, end: date) -> None:
+    """A replay tree (root/manifest.json + the monthly archives) answering NYISO history()
+    for every day in [start, end], zones only (tools/recordings/nyiso_history.py)."""
+    nyiso_history.tree(root, start, end)
+
+
+from tools.recordings import nyiso_history  # noqa: E402  (it reads this module's writers)
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,10 @@ items, searchSpecification, totalRows; UTC and EPT times without offsets; number
 with six decimals). Each response answers exactly the request PjmSource.fetch makes for the
 poll's `now` (the UTC window of the last hour), so the replay finds it. The prices are made up,
 with an overnight stretch of negative prices at the western hubs.
+
+Day-ahead polls (da_hrl_lmps, both DST days) and the history tree
+producers/recordings/history/pjm/ (tools/recordings/pjm_history.py) use the keyed model of
+tools/recordings/pjm_model.py; `history_tree(root, start, end)` writes a backfill's replay tree.
 """
 
 from __future__ import annotations
@@ -18,49 +22,23 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script too
 
-from producers.pjm import HUB_IDS, LMP_URL, LOAD_URL, ZONES, PjmSource
-from tools.recordings import synth
+from producers.pjm import DA_LMP_URL, HUB_IDS, LMP_URL, LOAD_URL, ZONES, PjmSource
+from tools.recordings import pjm_history, pjm_model, synth
+from tools.recordings.pjm_history import history_tree
+from tools.recordings.pjm_model import AREAS, REGIONS, f6
+
+__all__ = ["history_tree", "main"]
 
 HERE = synth.out_dir("pjm")
 HUBS = {pnode: name for name, pnode in HUB_IDS.items()}
-EPT = ZoneInfo("America/New_York")
+EPT = pjm_model.EPT
 # Two example buses (include_nodes) are not requested by default; the recordings keep to the
 # hubs and zones the default request asks for. MID-ATL/APS (id 3) is in the request but PJM's
 # unverified feed returns no rows for it (as in the real capture).
 LMP_IDS = [i for i in (*HUBS, *ZONES) if i != 3]
-AREAS = {
-    "AE": 1100,
-    "AEP": 14500,
-    "APS": 5600,
-    "ATSI": 7600,
-    "BC": 3600,
-    "COMED": 11800,
-    "DAYTON": 1900,
-    "DEOK": 3100,
-    "DOM": 13500,
-    "DPL": 2200,
-    "DUQ": 1600,
-    "EKPC": 1700,
-    "JC": 2700,
-    "ME": 1700,
-    "PE": 4300,
-    "PEP": 3400,
-    "PL": 4500,
-    "PN": 1700,
-    "PS": 5200,
-    "RECO": 170,
-    "UG": 110,
-}
-REGIONS = {
-    "PJM MID ATLANTIC REGION": ["AE", "BC", "DPL", "JC", "ME", "PE", "PEP", "PL", "PN", "PS", "RECO", "UG"],
-    "PJM SOUTHERN REGION": ["DOM"],
-    "PJM WESTERN REGION": ["AEP", "APS", "ATSI", "COMED", "DAYTON", "DEOK", "DUQ", "EKPC"],
-}
 # Three buses for the include_nodes request (unfiltered by pnode): ids from PJM's range of bus
 # pnodes, names invented in PJM's style. The default request never sees them.
 NODES = {5021703: "BRUNNER 13 KV UNIT1", 5021704: "BRUNNER 13 KV UNIT2", 93354015: "KEYSTONE 22 KV UNIT1"}
@@ -71,38 +49,8 @@ def name_of(pnode: int) -> str:
     return HUBS.get(pnode) or ZONES.get(pnode) or NODES[pnode]
 
 
-def f6(value: float) -> str:
-    return f"{value:.6f}"
-
-
 def ept(utc: datetime) -> str:
     return utc.astimezone(EPT).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def envelope(url: str, params: dict[str, str], item_texts: list[str], fields: list[str]) -> str:
-    """The JSON text Data Miner answers with (compact, items in request order)."""
-    canonical = {
-        "RowCount": params["rowCount"],
-        "Order": params["order"],
-        "StartRow": params["startRow"],
-        "IsActiveMetadata": "True",
-        "Sort": params["sort"],
-        **{k: v for k, v in params.items() if k in ("pnode_id", "datetime_beginning_utc")},
-    }
-    links = [{"rel": "self", "href": f"{url}?{urlencode(canonical)}"}, {"rel": "metadata", "href": f"{url}/metadata"}]
-    filters = [{k: v} for k, v in params.items() if k in ("pnode_id", "datetime_beginning_utc")]
-    spec = {
-        "rowCount": int(params["rowCount"]),
-        "order": "Asc",
-        "startRow": 1,
-        "isActiveMetadata": True,
-        "fields": fields,
-        "filters": filters,
-    }
-    return (
-        '{"links":' + json.dumps(links, separators=(",", ":")) + ',"items":[' + ",".join(item_texts) + "],"
-        '"searchSpecification":' + json.dumps(spec, separators=(",", ":")) + f',"totalRows":{len(item_texts)}' + "}"
-    )
 
 
 def intervals(now: datetime) -> list[datetime]:
@@ -171,6 +119,12 @@ POLLS = [
     ("load", "2025-11-02T06:32:00Z", "fall-back day: 01:30-01:55 EDT then the repeated 01:00-01:25 EST"),
     ("load", "2025-03-09T07:32:00Z", "spring-forward day: 01:30-01:55 EST then 03:00-03:25 EDT"),
 ]
+# Day-ahead polls: the hubs and zones of the operating day and, from 13:30 EPT, the next one.
+DAM_POLLS = [
+    ("dam", "2025-03-09T16:00:00Z", "spring-forward day 12:00 EDT, before posting: its 23 hours"),
+    ("dam", "2025-11-01T18:00:00Z", "11-01 14:00 EDT, after posting: 11-01's 24 hours and fall-back 11-02's 25"),
+    ("dam", "2025-06-10T15:00:00Z", "normal day 11:00 EDT, before posting: its 24 hours"),
+]
 LMP_FIELDS = [
     "datetime_beginning_utc",
     "datetime_beginning_ept",
@@ -209,7 +163,7 @@ def main() -> None:
             record(
                 req,
                 f"rt_unverified_fivemin_lmps_{now:%Y%m%dT%H%MZ}.json",
-                envelope(LMP_URL, dict(req.params), hubs_zones, LMP_FIELDS),
+                pjm_model.envelope(LMP_URL, dict(req.params), hubs_zones, LMP_FIELDS),
             )
             # the same moment asked with include_nodes: no pnode filter, the buses too
             req = every_node.request(dataset, now)
@@ -217,21 +171,31 @@ def main() -> None:
             record(
                 req,
                 f"rt_unverified_fivemin_lmps_{now:%Y%m%dT%H%MZ}_all_nodes.json",
-                envelope(LMP_URL, dict(req.params), everything, LMP_FIELDS),
+                pjm_model.envelope(LMP_URL, dict(req.params), everything, LMP_FIELDS),
             )
         else:
             req = source.request(dataset, now)
             record(
                 req,
                 f"inst_load_{now:%Y%m%dT%H%MZ}.json",
-                envelope(LOAD_URL, dict(req.params), load_items(rng, starts), LOAD_FIELDS),
+                pjm_model.envelope(LOAD_URL, dict(req.params), load_items(rng, starts), LOAD_FIELDS),
             )
+    for dataset, now_text, _label in DAM_POLLS:
+        now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+        req = source.request(dataset, now)
+        first_text, last_text = req.params["datetime_beginning_ept"].split("to")
+        first = pjm_model.day_bounds(datetime.fromisoformat(first_text).date())[0]
+        end = pjm_model.day_bounds(datetime.fromisoformat(last_text).date())[1]
+        fields = req.params["fields"].split(",")
+        items = pjm_model.price_items("da", pjm_model.steps(first, end, pjm_model.HOUR), list(pjm_model.PNODES), fields)
+        record(req, f"da_hrl_lmps_{now:%Y%m%dT%H%MZ}.json", pjm_model.envelope(DA_LMP_URL, req.params, items, fields))
     manifest = {
         "iso": "PJM",
-        "polls": [{"dataset": d, "now": n, "label": label} for d, n, label in POLLS],
+        "polls": [{"dataset": d, "now": n, "label": label} for d, n, label in (*POLLS, *DAM_POLLS)],
         "responses": responses,
     }
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    pjm_history.committed()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,16 @@ recorded in full, one file per interval under the name and folder SPP publishes 
 (SppSource's interval_path: 300 files on the fall-back day, 12 of them the "d" repeats; 276 on
 the spring-forward day), so a test can replay every interval of those days. Wind pushes the
 northern prices negative overnight, as it does most weeks.
+
+Day-ahead: the DA By_Day files (DA-LMP-SL-YYYYMMDD0100.csv, the same columns, one row per
+location and hour ENDING, 23 / 25 hours on the DST days) of the days the dam polls read, each
+hour seeded by itself (da_file). The load files' actual loads come from system_load (seeded
+per interval), as do the STLF-vs-actual files of the history tree.
+
+History: producers/recordings/history/spp/ (tools/recordings/spp_history.py) holds SPP's archives
+for both DST days and the complete day 2026-06-11: the RTBM By_Day file (the rows of the live
+interval files of that day, hubs and load areas only), the DA By_Day file and the STLF-vs-actual
+file of every interval end. history_tree() writes the same for any range of days.
 """
 
 from __future__ import annotations
@@ -19,13 +29,14 @@ import json
 import math
 import random
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script too
 
-from producers.spp import LATEST_PATH, LMP_URL, LOAD_URL, interval_path
+from producers.spp import DAM_URL, LATEST_PATH, LMP_URL, LOAD_URL, dam_path, interval_path
+from producers.spp.files import HOUR, day_bounds, steps
 from tools.recordings import synth
 
 HERE = synth.out_dir("spp")
@@ -64,17 +75,17 @@ def mec(rng: random.Random, end: datetime) -> float:
     return base + rng.gauss(0, 3)
 
 
-def price_file(rng: random.Random, end: datetime, baa: bool = False) -> str:
-    """One RTBM interval file: every location's price for the interval ending at `end`."""
-    header = (
-        "Interval,GMTIntervalEnd,BAA,Settlement Location,Pnode,LMP,MLC,MCC,MEC"
-        if baa
-        else ("Interval,GMTIntervalEnd,Settlement Location,Pnode,LMP,MLC,MCC,MEC")
-    )
+HEADER = "Interval,GMTIntervalEnd,Settlement Location,Pnode,LMP,MLC,MCC,MEC"
+HEADER_BAA = "Interval,GMTIntervalEnd,BAA,Settlement Location,Pnode,LMP,MLC,MCC,MEC"
+NODES = {"AECC_ELKINS", "AECC_FITZHUGH", "AEC"}  # resource nodes: left out of the history files
+
+
+def price_lines(rng: random.Random, end: datetime, baa: bool = False) -> list[str]:
+    """Every location's row for the interval (or hour) ending at `end`, sorted by location."""
     locations = {**LOCATIONS, **(WEST_2026 if baa else {})}
     energy = round(mec(rng, end), 4)
     night = end.astimezone(CENTRAL).hour < 6
-    lines = [header]
+    lines = []
     for name in sorted(locations):
         pnode, area, bias, loss_factor = locations[name]
         congestion = bias * rng.random() + rng.gauss(0, 0.8)
@@ -95,11 +106,41 @@ def price_file(rng: random.Random, end: datetime, baa: bool = False) -> str:
             f"{energy:.4f}",
         ]
         lines.append(",".join(cells))
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def load_file(rng: random.Random, latest_end: datetime) -> str:
-    """The forecast-vs-actual CSV: newest first, forecast-only rows ahead, a day of actuals."""
+def price_file(rng: random.Random, end: datetime, baa: bool = False) -> str:
+    """One RTBM interval file: every location's price for the interval ending at `end`."""
+    return "\n".join([HEADER_BAA if baa else HEADER, *price_lines(rng, end, baa)]) + "\n"
+
+
+def interval_file(end: datetime) -> str:
+    """The RTBM file of the interval ending at `end`, seeded by that interval alone, so the
+    live per-interval files and the By_Day history file of a day hold the same values."""
+    return price_file(synth.rng("spp-rt", end.isoformat()), end, baa=end.year >= 2026)
+
+
+def da_file(day: date) -> str:
+    """The day-ahead By_Day file of operating day `day`: every location, each hour ENDING in
+    it (23 / 25 hours on the DST days), seeded by the hour."""
+    start, stop = day_bounds(day)
+    baa = day.year >= 2026
+    rows = [line for end in steps(start + HOUR, stop, HOUR) for line in price_lines(synth.rng("spp-da", end), end, baa)]
+    return "\n".join([HEADER_BAA if baa else HEADER, *rows]) + "\n"
+
+
+def system_load(end: datetime, area: str = "SPP") -> float:
+    """The actual load of the 5-minute interval ending at `end` (seeded by the interval: the live
+    load file and the STLF-vs-actual files agree)."""
+    hour = synth.local_hour(end, CENTRAL)
+    base, swing = (31000, 7000) if area == "SPP" else (4000, 800)
+    load = base + swing * math.sin((hour - 10) / 24 * 2 * math.pi)
+    return round(load * (1 + synth.rng("spp-load", area, end).gauss(0, 0.004)), 1)
+
+
+def load_file(rng: random.Random, latest_end: datetime, seeded: bool = False) -> str:
+    """The forecast-vs-actual CSV: newest first, forecast-only rows ahead, a day of actuals
+    (`seeded`: each actual load from system_load, as the STLF-vs-actual files have it)."""
     header = "Interval,GMTIntervalEnd,STLF,MTLF,Actual Load,STWF,MTWF,Actual Wind,STSF,MTSF,Actual Solar"
     lines = [header]
     for k in range(48, -288, -1):  # 4 hours of forecast-only rows, then 24 hours of actuals
@@ -114,6 +155,8 @@ def load_file(rng: random.Random, latest_end: datetime) -> str:
             if k <= 0
             else ["", "", ""]
         )
+        if seeded and k <= 0:
+            actual[0] = f"{system_load(end):.1f}"
         cells = [
             wall(end),
             gmt(end),
@@ -152,6 +195,23 @@ LOAD_POLLS = [
     ("2025-11-03T06:02:30Z", "after the fall-back day: 24 h of actuals across the repeated hour"),
     ("2025-03-10T05:02:30Z", "after the spring-forward day: 24 h of actuals across the gap"),
 ]
+DAM_POLLS = [
+    ("2026-06-10T15:00:00Z", "10:00 CDT, before the posting: the current day only"),
+    ("2026-06-10T18:42:30Z", "13:42 CDT: the current day and the next, posted at 13:00"),
+    ("2025-03-08T19:30:00Z", "13:30 CST: 03-08 and the spring-forward day's 23 hours"),
+    ("2025-11-01T18:30:00Z", "13:30 CDT: 11-01 and the fall-back day's 25 hours"),
+]
+DAM_DAYS = [
+    date(2026, 6, 10),
+    date(2026, 6, 11),
+    date(2025, 3, 8),
+    date(2025, 3, 9),
+    date(2025, 11, 1),
+    date(2025, 11, 2),
+]
+# The committed history tree: both DST days (the values of the live files above) and the
+# complete day of producers/recordings/day/spp/ (its seeded values).
+HISTORY_DAYS = [date(2025, 3, 9), date(2025, 11, 2), date(2026, 6, 11)]
 FALL = ends(datetime(2025, 11, 2, 5, 5, tzinfo=UTC), datetime(2025, 11, 3, 6, 0, tzinfo=UTC))
 SPRING = ends(datetime(2025, 3, 9, 6, 5, tzinfo=UTC), datetime(2025, 3, 10, 5, 0, tzinfo=UTC))
 
@@ -189,15 +249,34 @@ def main() -> None:
     for now_text, _ in LOAD_POLLS:
         now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
         end = now.replace(second=0) - timedelta(minutes=now.minute % 5)
-        record(LOAD_URL, {}, f"load-forecast_{now:%Y%m%dT%H%MZ}.csv", load_file(rng, end), "OP-MTLF-STLF.csv")
+        body = load_file(rng, end, seeded=True)
+        record(LOAD_URL, {}, f"load-forecast_{now:%Y%m%dT%H%MZ}.csv", body, "OP-MTLF-STLF.csv")
+    for day in DAM_DAYS:
+        name = dam_path(day).rsplit("/", 1)[1]
+        record(DAM_URL, {"path": dam_path(day)}, name, da_file(day), name)
 
     manifest = {
         "iso": "SPP",
         "polls": [{"dataset": "lmp", "now": n, "label": label} for n, label in LMP_POLLS]
-        + [{"dataset": "load", "now": n, "label": label} for n, label in LOAD_POLLS],
+        + [{"dataset": "load", "now": n, "label": label} for n, label in LOAD_POLLS]
+        + [{"dataset": "dam", "now": n, "label": label} for n, label in DAM_POLLS],
         "responses": responses,
     }
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+    from tools.recordings import spp_history
+
+    spp_history.write_tree(
+        synth.out_dir("history") / "spp", HISTORY_DAYS, lambda end: files.get(end) or interval_file(end)
+    )
+
+
+def history_tree(root: Path, start: date, end: date) -> None:
+    """A replay tree at `root` of SPP's archives (RTBM and day-ahead By_Day files, STLF-vs-actual
+    files) for every operating day in [start, end], seeded values (tools/recordings/spp_history.py)."""
+    from tools.recordings import spp_history
+
+    spp_history.history_tree(root, start, end)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,188 @@
+"""CAISO OASIS ``SingleZip``: the requests and the reading of its zipped CSV answers.
+
+Three reports, told apart by the ``queryname`` in the response's URL (and, for a saved file
+parsed without its URL, by the report the CSV names in MARKET_RUN_ID / its columns):
+- PRC_INTVL_LMP (market_run_id RTM, version 3): 5-minute real-time prices, value column VALUE;
+- PRC_LMP (market_run_id DAM, version 12): hourly day-ahead prices, value column MW (what
+  gridstatus reads as the DAM price column), one CSV member per LMP_TYPE;
+- SLD_FCST (market_run_id ACTUAL, version 1): hourly actual load per TAC area
+  (TAC_AREA_NAME, MW), what gridstatus' get_load_hourly reads.
+Every row carries INTERVALSTARTTIME_GMT / INTERVALENDTIME_GMT in UTC: no DST handling. The
+Pacific OPR_DT (and, for 5-minute rows, OPR_INTERVAL) must name the same interval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from gridtape import isos
+from gridtape.timeutil import with_offset
+from producers import formats
+from producers.base import Request, Response
+from producers.formats import FormatError
+
+ZONE = isos.get("CAISO").tz
+URL = "https://oasis.caiso.com/oasisapi/SingleZip"
+TIME = "%Y%m%dT%H:%M-0000"
+# Default load aggregation points: the load zones traders settle load against (the hubs are
+# the ISO table's).
+DLAPS = ("DLAP_PGAE-APND", "DLAP_SCE-APND", "DLAP_SDGE-APND", "DLAP_VEA-APND")
+# The TAC areas inside the CAISO balancing area; SLD_FCST also lists the WEIM areas (not
+# CAISO load) and CA ISO-TAC (the total, which Today's Outlook gives every 5 minutes).
+TAC_AREAS = ("PGE-TAC", "SCE-TAC", "SDGE-TAC", "VEA-TAC")
+# LMP_TYPE -> tick field. MGHG is read (so a file holding it is not an error) but not stored.
+COMPONENTS = {"LMP": "lmp", "MCE": "energy", "MCC": "congestion", "MCL": "loss", "MGHG": None}
+PRICE_COLUMNS = ("INTERVALSTARTTIME_GMT", "INTERVALENDTIME_GMT", "NODE", "LMP_TYPE")
+LOAD_COLUMNS = ("INTERVALSTARTTIME_GMT", "INTERVALENDTIME_GMT", "TAC_AREA_NAME", "MW")
+# The value column is VALUE in PRC_INTVL_LMP version 3, MW in PRC_LMP and older versions.
+VALUE_COLUMNS = ("VALUE", "MW")
+# queryname -> (market_run_id, version, interval minutes)
+REPORTS = {"PRC_INTVL_LMP": ("RTM", "3", 5), "PRC_LMP": ("DAM", "12", 60), "SLD_FCST": ("ACTUAL", "1", 60)}
+OPR = "_operating interval"  # a row group's (OPR_DT, OPR_HR, OPR_INTERVAL) stamps
+_XML_FIELD = re.compile(r"<(?:\w+:)?(ERR_CODE|ERR_DESC)>([^<]*)<")
+
+
+def request(query: str, start: datetime, end: datetime, nodes: tuple[str, ...] | None = None) -> Request:
+    """One OASIS query of report `query` for [start, end) (UTC); `nodes` None: every APnode."""
+    market, version, _ = REPORTS[query]
+    params = {"queryname": query, "market_run_id": market, "version": version, "resultformat": "6"}
+    if query != "SLD_FCST":
+        if nodes is None:
+            params["grp_type"] = "ALL_APNODES"
+        else:
+            params["node"] = ",".join(nodes)
+    params["startdatetime"] = start.strftime(TIME)
+    params["enddatetime"] = end.strftime(TIME)
+    return Request(URL, params)
+
+
+def midnight(day: date) -> datetime:
+    """Pacific midnight starting operating day `day`, in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZONE).astimezone(UTC)
+
+
+def report_of(response: Response) -> str | None:
+    """The report a response answers, from its URL (None: a saved file without its address)."""
+    for query in REPORTS:
+        if f"queryname={query}&" in response.url + "&":
+            return query
+    return None
+
+
+def csv_members(response: Response) -> list[tuple[str, list[list[str]]]]:
+    """Every CSV member's rows; an OASIS error report (a 200 with INVALID_REQUEST.xml) is a
+    FormatError carrying its code and reason."""
+    members = formats.zip_members(response.body)
+    for name, data in members.items():
+        if name.lower().endswith(".xml"):
+            fields = dict(_XML_FIELD.findall(formats.decode(data)))
+            raise FormatError(
+                f"OASIS error report {name}: {fields.get('ERR_CODE', '?')} {fields.get('ERR_DESC', '').strip()}"
+            )
+    out = []
+    for name, data in sorted(members.items()):
+        rows = formats.csv_rows(formats.decode(data))
+        if not rows:
+            raise FormatError(f"{name} is empty")
+        out.append((name, rows))
+    return out
+
+
+def _market(name: str, row: Mapping[str, str], expected: str) -> None:
+    run = row.get("MARKET_RUN_ID")
+    if run and run != expected:
+        raise FormatError(f"{name}: MARKET_RUN_ID {run!r}, expected {expected} (another report?)")
+
+
+def price_groups(response: Response, query: str) -> list[tuple[tuple[str, str, str], dict[str, Any]]]:
+    """One item per (node, interval): its LMP_TYPE rows gathered (values still text)."""
+    market = REPORTS[query][0]
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for name, rows in csv_members(response):
+        header = [h.strip() for h in rows[0]]
+        value_col = next((c for c in VALUE_COLUMNS if c in header), VALUE_COLUMNS[0])
+        for row in formats.records(header, rows[1:], (*PRICE_COLUMNS, value_col)):
+            _market(name, row, market)
+            kind = formats.one_of(row["LMP_TYPE"], COMPONENTS, f"{name} LMP_TYPE")
+            key = (row["NODE"], row["INTERVALSTARTTIME_GMT"], row["INTERVALENDTIME_GMT"])
+            group = groups.setdefault(key, {})
+            group.setdefault(kind, set()).add(row[value_col])
+            if row.get("OPR_DT"):
+                stamp = (row["OPR_DT"], row.get("OPR_HR", ""), row.get("OPR_INTERVAL", ""))
+                group.setdefault(OPR, set()).add(stamp)
+    return list(groups.items())
+
+
+def price_parts(
+    item: tuple[tuple[str, str, str], dict[str, Any]], minutes: int
+) -> tuple[str, datetime, dict[str, float]]:
+    """(node, interval start, LMP_TYPE -> value) of one price group, checked."""
+    (node, start_text, end_text), texts = item
+    texts = dict(texts)
+    missing = [k for k in ("LMP", "MCE", "MCC", "MCL") if k not in texts]
+    if missing:
+        raise FormatError(f"{node} {start_text}: no {', '.join(missing)} row (incomplete report)")
+    start, end = gmt(start_text), gmt(end_text)
+    if end - start != timedelta(minutes=minutes):
+        raise FormatError(f"{node} {start_text}: interval is {end - start}, not {minutes} minutes")
+    check_operating_interval(start, minutes, texts.pop(OPR, set()), f"{node} {start_text}")
+    parts: dict[str, float] = {}
+    for kind, values in texts.items():
+        numbers = {formats.number(v, f"{node} {kind}") for v in values}
+        if len(numbers) > 1:
+            raise FormatError(f"{node} {start_text} {kind} appears twice with different values")
+        parts[kind] = numbers.pop()
+    return node, start, parts
+
+
+def load_rows(response: Response) -> list[dict[str, str]]:
+    """SLD_FCST rows (one per TAC area and hour)."""
+    out: list[dict[str, str]] = []
+    for name, rows in csv_members(response):
+        header = [h.strip() for h in rows[0]]
+        for row in formats.records(header, rows[1:], LOAD_COLUMNS):
+            _market(name, row, REPORTS["SLD_FCST"][0])
+            out.append(row)
+    return out
+
+
+def load_parts(row: Mapping[str, str]) -> tuple[str, datetime, float] | None:
+    """(TAC area, hour start, MW) of one SLD_FCST ACTUAL row; None: an area gridtape skips."""
+    area = row["TAC_AREA_NAME"]
+    if area not in TAC_AREAS:
+        return None
+    start, end = gmt(row["INTERVALSTARTTIME_GMT"]), gmt(row["INTERVALENDTIME_GMT"])
+    if end - start != timedelta(hours=1):
+        raise FormatError(f"{area} {row['INTERVALSTARTTIME_GMT']}: interval is {end - start}, not an hour")
+    stamp = (row.get("OPR_DT", ""), row.get("OPR_HR", ""), "")
+    check_operating_interval(start, 60, {stamp} if stamp[0] else set(), area)
+    return area, start, formats.number(row["MW"], f"{area} MW")
+
+
+def check_operating_interval(start: datetime, minutes: int, stamps: set[tuple[str, str, str]], where: str) -> None:
+    """OASIS repeats each interval's time as the Pacific operating day (OPR_DT), its hour ending
+    (OPR_HR) and, for 5-minute rows, its interval within the hour (OPR_INTERVAL, 1-12): they must
+    name the same interval as the GMT start. OPR_HR is compared on 24-hour days only (its
+    numbering on the DST days is not documented anywhere gridtape could check)."""
+    if not stamps:
+        return
+    local = start.astimezone(ZONE)
+    day = local.date()
+    regular = midnight(day + timedelta(days=1)) - midnight(day) == timedelta(hours=24)
+    for opr_dt, opr_hr, opr_interval in stamps:
+        if opr_dt != f"{day:%Y-%m-%d}":
+            raise FormatError(f"{where}: OPR_DT {opr_dt} is not {day} (Pacific)")
+        if minutes == 5 and opr_interval and opr_interval != str(local.minute // 5 + 1):
+            raise FormatError(f"{where}: OPR_INTERVAL {opr_interval} is not {local.minute // 5 + 1}")
+        if minutes == 60 and regular and opr_hr and opr_hr != str(local.hour + 1):
+            raise FormatError(f"{where}: OPR_HR {opr_hr} is not hour ending {local.hour + 1}")
+
+
+def gmt(text: str) -> datetime:
+    try:
+        return with_offset(text)
+    except ValueError:
+        raise FormatError(f"{text!r} is not an OASIS GMT time") from None
