@@ -94,10 +94,19 @@ WHERE trade_date = CAST(:trade_date AS DATE)
 -- averaged over the intervals overlapping the hour); customers_out: per county the hour's peak
 -- 15-minute count, summed over the counties of the hub's customers area; weather: the weighted
 -- mean of the area's stations that reported a value in the hour (each station's hourly mean).
--- No fact: NULL, never 0.
+-- No fact: NULL, never 0. hourly_load: each location's real-time load per hour of the day, joined
+-- once for the zone (lz) and once for the system area (ls).
 INSERT INTO enriched_prices (
     iso, location, zone, interval_start, trade_date, lmp, load_mw, outage_mw, outage_scope,
     customers_out, temperature_c, dew_point_c, wind_mps
+)
+WITH hourly_load AS (
+    SELECT l.iso, l.location, DATE_TRUNC('hour', l.interval_start) AS hour_start, AVG(l.load_mw) AS load_mw
+    FROM load_mw AS l
+    WHERE l.market <> 'DAM'
+        AND l.interval_start >= (SELECT MIN(interval_start) FROM stg_context_hours)
+        AND l.interval_start < (SELECT MAX(interval_end) FROM stg_context_hours)
+    GROUP BY l.iso, l.location, DATE_TRUNC('hour', l.interval_start)
 )
 SELECT
     h.iso,
@@ -123,22 +132,8 @@ LEFT JOIN (
         AND p.interval_start < (SELECT MAX(interval_end) FROM stg_context_hours)
     GROUP BY p.iso, p.location, DATE_TRUNC('hour', p.interval_start)
 ) AS rt ON rt.iso = h.iso AND rt.location = z.hub AND rt.hour_start = h.interval_start
-LEFT JOIN (
-    SELECT l.iso, l.location, DATE_TRUNC('hour', l.interval_start) AS hour_start, AVG(l.load_mw) AS load_mw
-    FROM load_mw AS l
-    WHERE l.market <> 'DAM'
-        AND l.interval_start >= (SELECT MIN(interval_start) FROM stg_context_hours)
-        AND l.interval_start < (SELECT MAX(interval_end) FROM stg_context_hours)
-    GROUP BY l.iso, l.location, DATE_TRUNC('hour', l.interval_start)
-) AS lz ON lz.iso = h.iso AND lz.location = z.zone AND lz.hour_start = h.interval_start
-LEFT JOIN (
-    SELECT l.iso, l.location, DATE_TRUNC('hour', l.interval_start) AS hour_start, AVG(l.load_mw) AS load_mw
-    FROM load_mw AS l
-    WHERE l.market <> 'DAM'
-        AND l.interval_start >= (SELECT MIN(interval_start) FROM stg_context_hours)
-        AND l.interval_start < (SELECT MAX(interval_end) FROM stg_context_hours)
-    GROUP BY l.iso, l.location, DATE_TRUNC('hour', l.interval_start)
-) AS ls ON ls.iso = h.iso AND ls.location = z.system_area AND ls.hour_start = h.interval_start
+LEFT JOIN hourly_load AS lz ON lz.iso = h.iso AND lz.location = z.zone AND lz.hour_start = h.interval_start
+LEFT JOIN hourly_load AS ls ON ls.iso = h.iso AND ls.location = z.system_area AND ls.hour_start = h.interval_start
 LEFT JOIN (
     SELECT k.iso, k.area_type, k.area, k.hour_start,
         CASE WHEN MAX(CASE WHEN k.kind = 'total' THEN 1 ELSE 0 END) = 1

@@ -1,7 +1,7 @@
 """`gridtape backfill`: past operating days from each ISO's archives, written straight into the
 raw landing layout and marked for the nightly compaction and load (the live stream carries only
-what is new). plan: the pure steps; store: cursors and raw bucket; run: the loop; progress: the
-terminal line."""
+what is new). plan: the pure steps; store: cursors and raw bucket; run: the loop; objects: the
+context backfills' raw objects and revisions; progress: the terminal line."""
 
 from producers.backfill.plan import operating_days
 from producers.backfill.progress import TerminalProgress

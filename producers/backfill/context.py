@@ -18,21 +18,17 @@ Per operating day (the ISO's market clock):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from gridtape import contract, landing
 from gridtape.contract import RecordContract
-from gridtape.errors import SourceError
-from producers.backfill import plan
+from producers.backfill import objects, plan
 from producers.backfill import run as tick_run
 from producers.backfill.run import DayResult, Progress, Sinks
 from producers.base import IsoSource
-from producers.http import FetchError, FetchLayer, RecordingError
+from producers.http import FetchLayer
 from producers.poller import steps
 
 _PROVENANCE = frozenset({"published_at", "ingested_at", "source", "revision"})
@@ -57,17 +53,7 @@ def revise(
     records: Iterable[dict[str, Any]], before: Mapping[tuple[Any, ...], dict[str, Any]], rc: RecordContract
 ) -> tuple[list[dict[str, Any]], int]:
     """Copies stamped with their revision (module doc, step 4), and how many changed."""
-    out, changed = [], 0
-    for rec in records:
-        prior = before.get(contract.natural_key(rec, rc))
-        if prior is None:
-            rev = 0
-        elif values(prior, rc) == values(rec, rc):
-            rev = prior.get("revision") or 0
-        else:
-            rev = (prior.get("revision") or 0) + 1
-        changed += prior is None or values(prior, rc) != values(rec, rc)
-        out.append(dict(rec, revision=rev))
+    out, changed = objects.revise(records, before, lambda x: contract.natural_key(x, rc), lambda x: values(x, rc))
     return sorted(out, key=lambda r: contract.natural_key(r, rc)), changed
 
 
@@ -83,36 +69,24 @@ def backfill(
     at_day: Callable[[date], None] | None = None,
 ) -> list[DayResult]:
     """Backfill `days` of one ISO's context `kind`; never raises for one day's problem."""
-    progress = progress or tick_run._Quiet()
-    iso = source.iso
-    done = set() if redo else sinks.cursors.done(iso, kind, days)
-    results = [DayResult(iso, kind, d.isoformat(), "already_done") for d in days if d in done]
-    progress.start(iso, kind, len(days) - len(done), len(done))
-    try:
-        for day in (d for d in days if d not in done):
-            if at_day is not None:
-                at_day(day)
-            result = DayResult(iso, kind, day.isoformat())
-            _one_day(source, kind, day, http, sinks, result)
-            results.append(result)
-            progress.day(result)
-    finally:
-        progress.finish()
-    return sorted(results, key=lambda r: r.day)
+    return tick_run.each_day(
+        source.iso,
+        kind,
+        days,
+        sinks,
+        lambda day, r: _one_day(source, kind, day, http, sinks, r),
+        redo=redo,
+        progress=progress,
+        at_day=at_day,
+    )
 
 
 def _one_day(source: IsoSource, kind: str, day: date, http: FetchLayer, sinks: Sinks, r: DayResult) -> None:
     iso = source.iso
     http.begin_poll()
     try:
-        responses = source.history(kind, day, http)
-        missing = next((x for x in responses if x.status == 404), None)
-        if not responses or missing is not None:
-            r.status, r.url = "missing", http.redact(missing.url) if missing else None
-            r.error = f"no archive of {day} ({'HTTP 404' if missing else 'no file'})"
+        if (responses := tick_run.archived(source, kind, day, http, r)) is None:
             return
-        if (empty := steps.empty_bodies(responses)) is not None:
-            raise SourceError(iso, kind, http.redact(empty.url), f"empty body (HTTP {empty.status})")
         url = http.redact(responses[-1].url)
         parsed = source.parse_rows(kind, responses, live=False)
         if (problem := steps.too_many_refused(iso, kind, url, len(parsed.ticks), parsed.refused)) is not None:
@@ -126,9 +100,7 @@ def _one_day(source: IsoSource, kind: str, day: date, http: FetchLayer, sinks: S
         if parsed.refused:
             r.quarantined = tick_run._quarantine_rows(sinks, http, iso, kind, parsed.refused)
         _write(iso, kind, day, records, rc, sinks, r)
-    except (FetchError, SourceError, RecordingError) as exc:
-        tick_run._fail(r, sinks, http, exc)
-    except tick_run._MODULE_BUGS as exc:
+    except tick_run.DAY_FAILURES as exc:
         tick_run._fail(r, sinks, http, exc)
 
 
@@ -145,27 +117,9 @@ def _write(
             s3.delete_object(Bucket=bucket, Key=landing.context_key(kind, iso, kind, day, stale))
     for utc_date, part in sorted(parts.items()):
         key = landing.context_key(kind, iso, kind, day, utc_date)
-        stamped, changed = revise(part, _before(s3, bucket, key, rc), rc)
-        body = landing.encode(contract.dumps(x) for x in stamped)
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson")
-        r.objects.append(key)
-        r.rows += len(stamped)
-        r.changed += changed
+        before = {contract.natural_key(x, rc): x for x in objects.previous(s3, bucket, key)}
+        stamped, changed = revise(part, before, rc)
+        objects.put(s3, bucket, key, stamped, changed, r)
     sinks.raw.mark(iso, kind, day, r.rows, r.objects)
     sinks.cursors.advance(iso, kind, day, r.rows, r.objects)
     r.status = "done"
-
-
-def _before(s3: Any, bucket: str, key: str, rc: RecordContract) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """natural key -> record of the object written before at `key` (none: {})."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return {}
-        raise
-    out = {}
-    for line in landing.decode(body):
-        rec = json.loads(line)
-        out[contract.natural_key(rec, rc)] = rec
-    return out

@@ -20,17 +20,15 @@ is quarantined, as producers/backfill/run.py does for a day.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
-
 from gridtape import contract, landing
 from gridtape.context import CUSTOMERS_OUT
 from gridtape.errors import SourceError
+from producers.backfill import objects
 from producers.backfill import run as tick_run
 from producers.backfill.run import DayResult, Sinks
 from producers.context.eaglei import FEED, KIND, EagleiSource
@@ -123,44 +121,23 @@ def _write(day: date, records: list[dict[str, Any]], sinks: Sinks, r: DayResult)
             s3.delete_object(Bucket=bucket, Key=key)
             continue
         stamped, changed = _revise(parts[iso], _before(s3, bucket, key))
-        body = landing.encode(contract.dumps(x) for x in stamped)
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson")
-        r.objects.append(key)
-        r.rows += len(stamped)
-        r.changed += changed
+        objects.put(s3, bucket, key, stamped, changed, r)
     for iso in sorted(set(parts) - {UNMAPPED}):
         sinks.raw.mark(iso, FEED, day, len(parts[iso]), [k for k in r.objects if f"/iso={iso}/" in k])
     sinks.cursors.advance(CURSOR, FEED, day, r.rows, r.objects)
     r.status = "done"
 
 
-def _before(s3: Any, bucket: str, key: str) -> dict[tuple[str, ...], tuple[int, int]]:
-    """natural key -> (customers_out, revision) of the object written before at `key`."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return {}
-        raise
-    out = {}
-    for line in landing.decode(body):
-        rec = json.loads(line)
-        out[contract.natural_key(rec, CUSTOMERS_OUT)] = (rec["customers_out"], rec.get("revision") or 0)
-    return out
+def _before(s3: Any, bucket: str, key: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """natural key -> record of the object written before at `key`."""
+    return {contract.natural_key(rec, CUSTOMERS_OUT): rec for rec in objects.previous(s3, bucket, key)}
 
 
 def _revise(
-    records: list[dict[str, Any]], before: dict[tuple[str, ...], tuple[int, int]]
+    records: list[dict[str, Any]], before: dict[tuple[Any, ...], dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], int]:
-    out, changed = [], 0
-    for rec in records:
-        prior = before.get(contract.natural_key(rec, CUSTOMERS_OUT))
-        if prior is None:
-            rev = 0
-        elif prior[0] == rec["customers_out"]:
-            rev = prior[1]
-        else:
-            rev = prior[1] + 1
-        changed += prior is None or prior[0] != rec["customers_out"]
-        out.append(dict(rec, revision=rev))
+    """A new revision only when the count changed (module doc, step 3)."""
+    out, changed = objects.revise(
+        records, before, lambda x: contract.natural_key(x, CUSTOMERS_OUT), lambda x: x["customers_out"]
+    )
     return sorted(out, key=lambda x: (x["interval_start"], x["fips"])), changed

@@ -40,6 +40,8 @@ LEASE_WAIT_S = 120.0  # a poll holds the feed's lease for seconds; more than thi
 FAILED = frozenset({"failed", "missing", "unsupported"})
 # What a bug in one ISO module's history() or parser raises: it fails that day, not the run.
 _MODULE_BUGS = (NotImplementedError, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError)
+# What fails one day (it is quarantined and the run goes on): the archive, its content, a module bug.
+DAY_FAILURES = (FetchError, SourceError, RecordingError, *_MODULE_BUGS)
 
 
 class BackfillError(SourceError):
@@ -124,11 +126,37 @@ def backfill(
     """Backfill `days` of one ISO's feed; days whose cursor says done are skipped unless `redo`.
     `at_day(day)` runs before each day is fetched (a replay sets its clock there). Never raises
     for one day's problem (see DayResult); AWS errors (the sinks) do raise."""
-    progress = progress or _Quiet()
     iso = source.iso
     if feed not in source.archives:
         why = f"{iso} keeps no archive gridtape reads for {feed} (it reads: {', '.join(sorted(source.archives)) or 'none'})"
         return [DayResult(iso, feed, d.isoformat(), "unsupported", error=why) for d in days]
+    return each_day(
+        iso,
+        feed,
+        days,
+        sinks,
+        lambda day, r: _one_day(source, feed, day, http, sinks, r, wall_clock(), sleep),
+        redo=redo,
+        progress=progress,
+        at_day=at_day,
+    )
+
+
+def each_day(
+    iso: str,
+    feed: str,
+    days: list[date],
+    sinks: Sinks,
+    one_day: Callable[[date, DayResult], None],
+    *,
+    redo: bool,
+    progress: Progress | None,
+    at_day: Callable[[date], None] | None,
+) -> list[DayResult]:
+    """The loop of every day-by-day backfill (ticks, context): `one_day(day, result)` for each day
+    whose cursor is not done (every day with `redo`), after `at_day(day)`; the others are
+    already_done. Results sorted by day."""
+    progress = progress or _Quiet()
     done = set() if redo else sinks.cursors.done(iso, feed, days)
     results = [DayResult(iso, feed, d.isoformat(), "already_done") for d in days if d in done]
     progress.start(iso, feed, len(days) - len(done), len(done))
@@ -137,7 +165,7 @@ def backfill(
             if at_day is not None:
                 at_day(day)
             result = DayResult(iso, feed, day.isoformat())
-            _one_day(source, feed, day, http, sinks, result, wall_clock(), sleep)
+            one_day(day, result)
             results.append(result)
             progress.day(result)
     finally:
@@ -158,15 +186,9 @@ def _one_day(
     iso = source.iso
     http.begin_poll()
     try:
-        responses = source.history(feed, day, http)
-        missing = next((x for x in responses if x.status == 404), None)
-        if not responses or missing is not None:
-            r.status, r.url = "missing", http.redact(missing.url) if missing else None
-            r.error = f"no archive of {day} ({'HTTP 404' if missing else 'no file'})"
+        if (responses := archived(source, feed, day, http, r)) is None:
             log.warning("%s %s %s: %s%s", iso, feed, day, r.error, f" at {r.url}" if r.url else "")
             return
-        if (empty := steps.empty_bodies(responses)) is not None:
-            raise SourceError(iso, feed, http.redact(empty.url), f"empty body (HTTP {empty.status})")
         url = http.redact(responses[-1].url)
         parsed = source.parse_rows(feed, responses, live=False)  # an archive: any age
         checked = steps.check(iso, feed, url, parsed.ticks)  # the feed name: dam carries lmp ticks
@@ -180,10 +202,22 @@ def _one_day(
         if refused:
             r.quarantined = _quarantine_rows(sinks, http, iso, feed, refused)
         _write(iso, feed, day, ticks, sinks, r, now, sleep)
-    except (FetchError, SourceError, RecordingError) as exc:
+    except DAY_FAILURES as exc:
         _fail(r, sinks, http, exc)
-    except _MODULE_BUGS as exc:
-        _fail(r, sinks, http, exc)
+
+
+def archived(source: IsoSource, feed: str, day: date, http: FetchLayer, r: DayResult) -> list[Response] | None:
+    """Step 1: the day's archived responses; None when the archive has no such day (a 404 or no
+    response: `r` then says missing). An empty body raises, as it fails a poll."""
+    responses = source.history(feed, day, http)
+    missing = next((x for x in responses if x.status == 404), None)
+    if not responses or missing is not None:
+        r.status, r.url = "missing", http.redact(missing.url) if missing else None
+        r.error = f"no archive of {day} ({'HTTP 404' if missing else 'no file'})"
+        return None
+    if (empty := steps.empty_bodies(responses)) is not None:
+        raise SourceError(source.iso, feed, http.redact(empty.url), f"empty body (HTTP {empty.status})")
+    return responses
 
 
 def _write(

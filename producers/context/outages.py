@@ -1,5 +1,6 @@
 """What the generation-outage sources (outages_pjm, outages_ercot, outages_caiso) share: the
-feed name, the OUTAGE record built from one response, and the hours of an operating day.
+feed name, the OUTAGE record built from one response, the hours of an operating day, and an
+.xlsx report's sheet.
 
 Rows of one area never hold a sum of other rows of that area: the kinds an ISO splits its MW
 into (planned / maintenance / forced, planned / forced) are published without a "total" row,
@@ -10,6 +11,7 @@ Every record is hourly: the enrichment joins on (ISO, zone, hour)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Final
@@ -18,6 +20,7 @@ from gridtape import context, contract, isos
 from gridtape.contract import RecordContract
 from producers import formats
 from producers.base import IsoSource, Response
+from producers.formats import FormatError
 
 FEED: Final = "outage"
 HOUR: Final = timedelta(hours=1)
@@ -28,6 +31,19 @@ def day_bounds(iso: str, day: date) -> tuple[datetime, datetime]:
     tz = isos.get(iso).tz
     start = datetime.combine(day, time(), tz).astimezone(UTC)
     return start, datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC)
+
+
+def worksheet(body: bytes, sheet: str) -> Any:
+    """Sheet `sheet` of the .xlsx workbook `body`, opened read-only (cell values, not formulas)."""
+    import openpyxl  # pinned with the project; imported here so the other sources never need it
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile / KeyError / InvalidFileException alike
+        raise FormatError(f"not an .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    if sheet not in book.sheetnames:
+        raise FormatError(f"no sheet {sheet}; sheets {book.sheetnames}")
+    return book[sheet]
 
 
 def hours(start: datetime, end: datetime) -> Iterator[datetime]:

@@ -28,7 +28,6 @@ yet, a 404). history(day): that trade date's file. published_at: Last-Modified, 
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Final
@@ -38,7 +37,7 @@ from gridtape import contract
 from gridtape.timeutil import local_to_utc
 from producers import formats
 from producers.base import HttpClient, Request, Response
-from producers.context.outages import FEED, HOUR, OutageSource, day_bounds, hours
+from producers.context.outages import FEED, HOUR, OutageSource, day_bounds, hours, worksheet
 from producers.formats import FormatError
 
 BASE: Final = "https://www.caiso.com/documents/"
@@ -82,17 +81,9 @@ def trade_date(address: str) -> date:
 
 def sheet_rows(body: bytes) -> list[dict[str, Any]]:
     """The rows under the OUTAGE MRID header of sheet PREV_DAY_OUTAGES, as {column: cell}."""
-    import openpyxl  # pinned with the project; imported here so the other sources never need it
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile / KeyError / InvalidFileException alike
-        raise FormatError(f"not an .xlsx workbook ({type(exc).__name__}: {exc})") from None
-    if SHEET not in book.sheetnames:
-        raise FormatError(f"no sheet {SHEET}; sheets {book.sheetnames}")
     header: list[str] | None = None
     out: list[dict[str, Any]] = []
-    for cells in book[SHEET].iter_rows(min_col=2, max_col=13, values_only=True):
+    for cells in worksheet(body, SHEET).iter_rows(min_col=2, max_col=13, values_only=True):
         if header is None:
             if isinstance(cells[0], str) and cells[0].strip() == FIRST_COLUMN:
                 header = [str(c).strip() if c is not None else "" for c in cells]

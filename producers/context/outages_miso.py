@@ -32,7 +32,6 @@ else the fetch.
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Final
@@ -40,7 +39,7 @@ from typing import Any, ClassVar, Final
 from gridtape import isos
 from producers import formats
 from producers.base import HttpClient, Request, Response
-from producers.context.outages import FEED, OutageSource, day_bounds, hourly_copies
+from producers.context.outages import FEED, OutageSource, day_bounds, hourly_copies, worksheet
 from producers.formats import FormatError
 from producers.miso.reports import REPORTS
 
@@ -92,15 +91,7 @@ def column_day(value: Any) -> date | None:
 
 def sheet_tables(body: bytes) -> dict[str, list[tuple[Any, ...]]]:
     """The forecast and estimated tables of sheet OUTAGE: header row + its 17 rows each."""
-    import openpyxl  # pinned with the project; imported here so the other sources never need it
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile / KeyError / InvalidFileException alike
-        raise FormatError(f"not an .xlsx workbook ({type(exc).__name__}: {exc})") from None
-    if SHEET not in book.sheetnames:
-        raise FormatError(f"no sheet {SHEET}; sheets {book.sheetnames}")
-    rows = list(book[SHEET].iter_rows(min_row=1, max_row=ESTIMATED_HEADER + TABLE_ROWS, values_only=True))
+    rows = list(worksheet(body, SHEET).iter_rows(min_row=1, max_row=ESTIMATED_HEADER + TABLE_ROWS, values_only=True))
     return {
         "forecast": rows[FORECAST_HEADER - 1 : FORECAST_HEADER + TABLE_ROWS],
         "estimated": rows[ESTIMATED_HEADER - 1 : ESTIMATED_HEADER + TABLE_ROWS],

@@ -72,10 +72,7 @@ def read(source: ErcotSource, item: tuple[dict[str, str], datetime], response: R
     kind = lmp.location_type(name)
     if kind == "node" and not source.include_nodes:
         return None
-    try:
-        start = mis.hour_ending_start(row["DeliveryDate"], row["HourEnding"], row["DSTFlag"])
-    except ValueError as exc:
-        raise FormatError(f"{name} {row['DeliveryDate']} HE {row['HourEnding']!r}: {exc}") from None
+    start = mis.row_start(name, row["DeliveryDate"], row["HourEnding"], row["DSTFlag"])
     return source.tick(
         response,
         "dam",

@@ -44,6 +44,14 @@ def hour_ending_start(day_text: str, label: str, flag: str) -> datetime:
         return local_to_utc(day + timedelta(hours=hour), ZONE) - HOUR
 
 
+def row_start(who: str, day_text: str, label: str, flag: str) -> datetime:
+    """hour_ending_start of one report row; a bad day or label is a FormatError naming `who`."""
+    try:
+        return hour_ending_start(day_text, label, flag)
+    except ValueError as exc:
+        raise FormatError(f"{who} {day_text} HE {label!r}: {exc}") from None
+
+
 def zipped_csv(
     response: Response, columns: Sequence[str] | Callable[[list[str]], Sequence[str]]
 ) -> tuple[list[str], list[dict[str, str]]]:

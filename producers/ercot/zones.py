@@ -102,10 +102,7 @@ def rows(
 def read(source: ErcotSource, item: tuple[dict[str, str], datetime], response: Response) -> dict[str, Any]:
     row, published = item
     where = f"{row['location']} {row['OperDay']} HE {row['HourEnding']!r}"
-    try:
-        start = mis.hour_ending_start(row["OperDay"], row["HourEnding"], row["DSTFlag"])
-    except ValueError as exc:
-        raise FormatError(f"{where}: {exc}") from None
+    start = mis.row_start(row["location"], row["OperDay"], row["HourEnding"], row["DSTFlag"])
     return source.tick(
         response,
         "load",

@@ -12,16 +12,13 @@ Run: .venv/bin/python -m tools.recordings.context_outages_caiso
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from datetime import date, datetime, timedelta
 
 import openpyxl
 
 from producers.context.outages_caiso import url
 from tools.recordings import synth
-from tools.recordings.context_outages import DAYS, Tree
+from tools.recordings.context_outages import DAYS, Tree, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LIVE_NOW = "2026-06-12T18:05:00Z"
@@ -40,7 +37,6 @@ HEADER = (
 )
 PLANNED_WORK = ("Plant Maintenance", "Plant Trouble", "Transmission Induced", "Environmental Restrictions")
 FORCED_WORK = ("Plant Trouble", "Ambient Due to Temperature", "Unit Testing", "RIMS Testing")
-FIXED = datetime(2025, 1, 1)
 
 
 def curtailments(day: date) -> list[tuple[object, ...]]:
@@ -88,18 +84,7 @@ def workbook(day: date) -> bytes:
     for i, row in enumerate(curtailments(day), start=5):
         for col, value in enumerate(row, start=2):
             sheet.cell(row=i, column=col, value=value)
-    book.properties.created = book.properties.modified = FIXED
-    buffer = io.BytesIO()
-    book.save(buffer)
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    # openpyxl stamps the save time into docProps/core.xml: pin it so the file is byte-stable
-    members["docProps/core.xml"] = re.sub(
-        rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-        rb"\g<1>2025-01-01T00:00:00Z\g<2>",
-        members["docProps/core.xml"],
-    )
-    return synth.zip_bytes(members)
+    return xlsx_bytes(book)
 
 
 def main() -> None:

@@ -14,11 +14,11 @@ arithmetic (H = A + B - C - D + E - F - G) holds.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from email.utils import format_datetime
 
 from producers.context import outages_isone as isone
 from producers.isone.files import COOKIE_PAGE, ZONE
 from tools.recordings import synth
+from tools.recordings.context_outages import last_modified, save_with_live_poll
 
 LIVE_NOW = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
 DAYS = (date(2025, 3, 9), date(2025, 11, 2), date(2026, 3, 8), date(2026, 11, 1), date(2026, 6, 11))
@@ -80,10 +80,8 @@ def main() -> None:
         req = isone.request(day)
         rec.record(f"morningreport_{day:%Y%m%d}.csv", req.url, report(day), "text/csv", req.params)
         posted = datetime.combine(day, time(7, 30), ZONE)
-        rec.responses[-1]["headers"]["Last-Modified"] = format_datetime(posted.astimezone(UTC), usegmt=True)
-    rec.poll("outage", f"{LIVE_NOW:%Y-%m-%dT%H:%M:%SZ}", "demo day")
-    rec.save()
-    print(f"wrote {rec.out}")
+        last_modified(rec, posted)
+    save_with_live_poll(rec, LIVE_NOW)
 
 
 if __name__ == "__main__":

@@ -14,20 +14,16 @@ Forced, Planned, Unplanned) and a blank. MISO's row is the sum of the three regi
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import format_datetime
 
 import openpyxl
 
 from producers.context import outages_miso as miso
 from tools.recordings import synth
+from tools.recordings.context_outages import last_modified, save_with_live_poll, xlsx_bytes
 
 LIVE_NOW = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
 DAYS = (date(2025, 3, 9), date(2025, 11, 2), date(2026, 3, 8), date(2026, 11, 1), date(2026, 6, 11))
-FIXED = datetime(2025, 1, 1)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGIONS = {"North": 0.3, "Central": 0.45, "South": 0.25}  # share of MISO's outage MW
 TYPES = {"Derated": 9000, "Forced": 7000, "Planned": 14000, "Unplanned": 3000}  # typical MISO MW
@@ -69,18 +65,7 @@ def workbook(report: date) -> bytes:
     table(sheet, miso.FORECAST_HEADER, report, [report + timedelta(days=n) for n in range(1, 8)], None)
     sheet["A26"] = "Estimated Outages (MW)  ** preliminary"
     table(sheet, miso.ESTIMATED_HEADER, report, [report - timedelta(days=n) for n in range(29, -1, -1)], report)
-    book.properties.created = book.properties.modified = FIXED
-    buffer = io.BytesIO()
-    book.save(buffer)
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    # openpyxl stamps the save time into docProps/core.xml: pin it so the file is byte-stable
-    members["docProps/core.xml"] = re.sub(
-        rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-        rb"\g<1>2025-01-01T00:00:00Z\g<2>",
-        members["docProps/core.xml"],
-    )
-    return synth.zip_bytes(members)
+    return xlsx_bytes(book)
 
 
 def main() -> None:
@@ -89,10 +74,8 @@ def main() -> None:
     for day in sorted(DAYS):
         rec.record(f"{day:%Y%m%d}_mom.xlsx", miso.url(day), workbook(day), XLSX)
         posted = datetime.combine(day, time(5), miso.ZONE)
-        rec.responses[-1]["headers"]["Last-Modified"] = format_datetime(posted.astimezone(UTC), usegmt=True)
-    rec.poll("outage", f"{LIVE_NOW:%Y-%m-%dT%H:%M:%SZ}", "demo day")
-    rec.save()
-    print(f"wrote {rec.out}")
+        last_modified(rec, posted)
+    save_with_live_poll(rec, LIVE_NOW)
 
 
 if __name__ == "__main__":

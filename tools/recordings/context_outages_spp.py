@@ -13,10 +13,10 @@ header padded with spaces as SPP writes it, the fuels adding up to Outaged MW.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import format_datetime
 
 from producers.context import outages_spp as spp
 from tools.recordings import synth
+from tools.recordings.context_outages import last_modified, save_with_live_poll
 
 LIVE_NOW = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
 DAYS = (date(2025, 3, 9), date(2025, 11, 2), date(2026, 3, 8), date(2026, 11, 1), date(2026, 6, 11))
@@ -50,10 +50,8 @@ def main() -> None:
             f"Capacity-Gen-Outage-{day:%Y%m%d}.csv", spp.URL, report(day), "text/csv", {"path": spp.report_path(day)}
         )
         posted = datetime.combine(day, time(8), spp.ZONE)
-        rec.responses[-1]["headers"]["Last-Modified"] = format_datetime(posted.astimezone(UTC), usegmt=True)
-    rec.poll("outage", f"{LIVE_NOW:%Y-%m-%dT%H:%M:%SZ}", "demo day")
-    rec.save()
-    print(f"wrote {rec.out}")
+        last_modified(rec, posted)
+    save_with_live_poll(rec, LIVE_NOW)
 
 
 if __name__ == "__main__":
