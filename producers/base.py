@@ -156,6 +156,20 @@ class IsoSource(ABC):
         a polled day give the same ticks for every interval both hold."""
         raise NotImplementedError(f"{self.iso} keeps no archive gridtape reads for {dataset}")
 
+    # The archive history() read last: (url, response).
+    _kept_archive: tuple[str, Response] | None = None
+
+    def archive(self, http: HttpClient, url: str) -> Response:
+        """An archive file that holds several operating days (a month's zip, a week's), fetched
+        once while a backfill reads its days in turn: the last one read is kept. An answer that
+        is not a 200 is not kept, so the next day asks again."""
+        if self._kept_archive is not None and self._kept_archive[0] == url:
+            return self._kept_archive[1]
+        resp = http.get(Request(url))
+        if resp.status == 200:
+            self._kept_archive = (url, resp)
+        return resp
+
     def error(self, dataset: str, url: str, reason: str) -> SourceError:
         return SourceError(self.iso, dataset, url, reason)
 

@@ -145,7 +145,7 @@ class MisoSource(IsoSource):
         day's day-ahead ex-post file; load: the df_al report dated the day after (its hourly
         zone and total actuals; MISO keeps no five-minute load archive)."""
         if dataset == "lmp":
-            return [http.get(Request(weekly_url(day)))]
+            return [self.archive(http, weekly_url(day))]
         if dataset == "load":
             return [http.get(Request(dfal.holding(day)))]
         if dataset == "dam":

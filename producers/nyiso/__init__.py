@@ -110,8 +110,6 @@ class NyisoSource(IsoSource):
     archives: ClassVar[frozenset[str]] = frozenset(FILES)
     today: Callable[[], date] = staticmethod(_today)  # history(): which days still have day files
 
-    _archive: tuple[str, Response] | None = None  # the month's archive history() read last
-
     @property
     def zones(self) -> frozenset[str]:
         return frozenset(self.facts.hubs)
@@ -184,20 +182,11 @@ class NyisoSource(IsoSource):
             if url in asked:
                 continue  # the month's archive already holds the next day
             asked.add(url)
-            resp = self._get_archive(http, url) if not recent else http.get(Request(url))
+            resp = self.archive(http, url) if not recent else http.get(Request(url))
             if resp.status == 404 and n > 0:
                 continue  # the next day not begun yet
             out.append(replace(resp, url=f"{resp.url}#{day}"))
         return out
-
-    def _get_archive(self, http: HttpClient, url: str) -> Response:
-        """A month's archive, fetched once for the month's days (a backfill reads them in turn)."""
-        if self._archive is not None and self._archive[0] == url:
-            return self._archive[1]
-        resp = http.get(Request(url))
-        if resp.status == 200:
-            self._archive = (url, resp)
-        return resp
 
     # -- lmp and dam -----------------------------------------------------------------------
 
