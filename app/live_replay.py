@@ -32,7 +32,7 @@ class Series:
     iso: str
     location: str
     market: str
-    prices: Iterator[tuple[float, float | None, float | None, float | None]]
+    prices: Iterator[tuple[float, contract.Components]]  # lmp and its components
 
 
 def _floor5(when: datetime) -> datetime:
@@ -42,11 +42,11 @@ def _floor5(when: datetime) -> datetime:
 def series_from_warehouse(rows: list[dict[str, Any]]) -> list[Series]:
     """Rows of (iso, market, location, interval_start, lmp, energy, congestion, loss) -> one endless
     price cycle per tracked hub (the ISO table's hubs) in interval order."""
-    by_key: dict[tuple[str, str, str], list[tuple[datetime, tuple[float, Any, Any, Any]]]] = {}
+    by_key: dict[tuple[str, str, str], list[tuple[datetime, tuple[float, contract.Components]]]] = {}
     for r in rows:
         if r["location"] not in isos.get(r["iso"]).hubs:
             continue
-        prices = (float(r["lmp"]), r["energy"], r["congestion"], r["loss"])
+        prices = (float(r["lmp"]), contract.Components(energy=r["energy"], congestion=r["congestion"], loss=r["loss"]))
         by_key.setdefault((r["iso"], r["market"], r["location"]), []).append((r["interval_start"], prices))
     return [
         Series(iso, location, market, itertools.cycle([p for _, p in sorted(points, key=lambda x: x[0])]))
@@ -59,28 +59,21 @@ def replay_ticks(series: list[Series], start: datetime, revision: int, now: date
     """One tick per series for the interval starting at `start`."""
     out = []
     for s in series:
-        lmp, energy, congestion, loss = next(s.prices)
-        out.append(
-            contract.validate(
-                contract.tick(
-                    iso=s.iso,
-                    market=s.market,
-                    dataset="lmp",
-                    location=s.location,
-                    location_type="zone" if s.iso == "NYISO" else "hub",
-                    interval_start=start,
-                    interval_end=start + STEP,
-                    published_at=now,
-                    ingested_at=now,
-                    source=SOURCE,
-                    revision=revision,
-                    lmp=lmp,
-                    energy=energy,
-                    congestion=congestion,
-                    loss=loss,
-                )
-            )
+        lmp, components = next(s.prices)
+        tick = contract.interval_tick(
+            s.iso,
+            s.market,  # RT5: the interval is one STEP long
+            "lmp",
+            s.location,
+            start,
+            lmp,
+            location_type="zone" if s.iso == "NYISO" else "hub",
+            published_at=now,
+            source=SOURCE,
+            revision=revision,
+            **components,
         )
+        out.append(contract.validate(tick))
     return out
 
 

@@ -16,7 +16,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,15 +45,7 @@ class CompactResult:
     per_day: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "days": self.days,
-            "run_id": self.run_id,
-            "rows": self.rows,
-            "rejects": self.rejects,
-            "manifests": self.manifests,
-            "per_iso": self.per_iso,
-            "per_day": self.per_day,
-        }
+        return asdict(self)
 
 
 def stage_raw(store: manifests.Store, raw_dates: Sequence[date], folder: Path) -> int:
@@ -73,6 +65,10 @@ def read_lines(spark: Any, paths: Sequence[str]) -> Any:
 
     # A line repeating a key: the last value counts, as in Python's json (never a failed job).
     spark.conf.set("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
+    # The contract's rules compile to methods longer than the 8,000 bytes HotSpot compiles (it
+    # would interpret them, several times slower); past that, Spark runs the stage without
+    # whole-stage codegen, each operator's expressions compiled in methods of their own.
+    spark.conf.set("spark.sql.codegen.hugeMethodLimit", "8000")
     if not paths:
         return spark.createDataFrame([], "value string, raw_path string")
     df = spark.read.option("recursiveFileLookup", "true").text(list(paths))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
@@ -51,12 +51,7 @@ class ContextLoad:
     enriched: int = 0  # enriched_prices rows of the day
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "trade_date": self.trade_date,
-            "records": self.records,
-            "refused": self.refused,
-            "enriched": self.enriched,
-        }
+        return asdict(self)
 
 
 def day_hours(iso: str, day: date) -> list[tuple[datetime, datetime]]:

@@ -29,11 +29,11 @@ from typing import Any, Final
 import sqlglot
 from sqlglot import exp
 
-from batch import warehouse
+from batch import contract_sql, warehouse
 from gridtape import config
 
 EXTERNAL_SCHEMA: Final = "kds"
-SUPER_COLUMN: Final = "payload"
+SUPER_COLUMN: Final = contract_sql.PAYLOAD
 # MV name -> the Names property of the stream it reads (the SQL says kds."ticks", kds."analytics").
 MATERIALIZED_VIEWS: Final = {"ticks_stream": "ticks_stream", "analytics_stream": "analytics_stream"}
 _LOGICAL_STREAM: Final = {"ticks": "ticks_stream", "analytics": "analytics_stream"}
@@ -41,7 +41,8 @@ _ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
 def sql_text(name: str) -> str:
-    return resources.files("batch").joinpath("sql", "streaming", name).read_text()
+    """batch/sql/streaming/<name> with its contract holes filled (batch/contract_sql.py)."""
+    return contract_sql.render(resources.files("batch").joinpath("sql", "streaming", name).read_text())
 
 
 def parse(name: str) -> list[exp.Expr]:

@@ -9,6 +9,8 @@ tree, never by editing SQL text:
     files are fetched from S3 (the emulator); both map Parquet columns by position;
   * DISTSTYLE / DISTKEY / SORTKEY properties of CREATE TABLE are dropped (DuckDB has no slices).
 CREATE TABLE t (LIKE parent), which DuckDB lacks, is spelled out for both engines (expand_like).
+The column lists a record contract defines are filled into the SQL text before it is parsed
+(batch/contract_sql.py), the same for both engines.
 Parameters are sqlglot placeholders (:trade_date) bound as literals on the tree.
 """
 
@@ -27,7 +29,7 @@ from typing import Any, Protocol
 import sqlglot
 from sqlglot import exp
 
-from batch import manifests
+from batch import contract_sql, manifests
 from gridtape import config, isos
 from gridtape.errors import GridtapeError, TerminalError, TransientError
 
@@ -42,7 +44,8 @@ class WarehouseError(GridtapeError):
 
 
 def sql_text(name: str) -> str:
-    return resources.files("batch").joinpath("sql", name).read_text()
+    """batch/sql/<name> with its contract holes filled (batch/contract_sql.py)."""
+    return contract_sql.render(resources.files("batch").joinpath("sql", name).read_text())
 
 
 def statements(name: str) -> list[exp.Expr]:

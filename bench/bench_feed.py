@@ -55,19 +55,9 @@ def _tick(i: int) -> dict[str, Any]:
 
     start = datetime(2026, 1, 5, tzinfo=UTC) + timedelta(minutes=5 * i)
     now = datetime.now(UTC).replace(microsecond=0)
-    return contract.tick(
-        iso="PJM",
-        market="RT5",
-        dataset="lmp",
-        location="WESTERN HUB",
-        location_type="hub",
-        interval_start=start,
-        interval_end=start + timedelta(minutes=5),
-        lmp=1000.0 + i,  # the value names the sample
-        published_at=now,
-        ingested_at=now,
-        source="bench",
-        revision=0,
+    # the value names the sample
+    return contract.interval_tick(
+        "PJM", "RT5", "lmp", "WESTERN HUB", start, 1000.0 + i, published_at=now, source="bench", revision=0
     )
 
 

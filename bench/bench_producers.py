@@ -8,8 +8,9 @@ include_nodes (a node-level file no poll asks for by default); the biggest input
 wins. Throughput is ticks out per second of parse() (a tick is one output row).
 
 gridstatus is given the very bytes we parse, with its HTTP calls answered from them (its
-parsing lives inside its fetch methods): CAISO OASIS zips through CAISO.get_lmp, NYISO's
-real-time zone CSVs through NYISO's own read/time/process steps. For the other ISOs it calls
+parsing lives inside its fetch methods): CAISO OASIS zips through CAISO.get_lmp (one request,
+as the recorded body answers one: see gridstatus_caiso), NYISO's real-time zone CSVs through
+NYISO's own read/time/process steps. For the other ISOs it calls
 different endpoints or needs live lookups, so there is no like-for-like figure.
 """
 
@@ -117,22 +118,22 @@ def gridstatus_caiso(case: Case, ticks: Sequence[dict[str, Any]]) -> Callable[[]
 
     body = case.responses[0].body
     start = pd.Timestamp(min(t["interval_start"] for t in ticks))
-    end = pd.Timestamp(max(t["interval_end"] for t in ticks))
     locations: Any = "ALL" if case.include_nodes else sorted({t["location"] for t in ticks})
     caiso = gridstatus.CAISO()
+    answer = _requests_response("https://oasis", body, {"Content-Disposition": "attachment; filename=x.csv.zip"})
+
+    def get(url: str, *a: Any, **k: Any) -> Any:
+        return answer
 
     def parse() -> Any:
-        # gridstatus asks OASIS hour by hour; the recorded body answers the first request and
-        # the rest get OASIS' "no data" answer, so it parses these bytes exactly once.
-        answers = iter(
-            [_requests_response("https://oasis", body, {"Content-Disposition": "attachment; filename=x.csv.zip"})]
-        )
-
-        def get(url: str, *a: Any, **k: Any) -> Any:
-            return next(answers, None) or _requests_response(url, b"", {"Content-Disposition": "x.xml.zip;"})
-
+        # gridstatus asks OASIS an hour at a time and keeps every row of an answer (it filters
+        # nothing by time): asked for the first hour, it parses the whole recorded body once.
+        # (Asked for the whole span, it would also pay for 24 made-up "no data" answers and
+        # their error reports, which is not parsing.)
         with mock.patch.object(cm.requests, "get", get), mock.patch.object(cm.time, "sleep"):
-            return caiso.get_lmp(date=start, end=end, market="REAL_TIME_5_MIN", locations=locations, sleep=0)
+            return caiso.get_lmp(
+                date=start, end=start + pd.Timedelta(hours=1), market="REAL_TIME_5_MIN", locations=locations, sleep=0
+            )
 
     return parse
 

@@ -4,10 +4,11 @@ this machine).
 
 * throughput: the job's query (JSON parse -> watermark -> dedup -> 60/5 + 24h/1h windows ->
   revisions -> stats) over a day of ~3,500 nodes (~1 M ticks) in 12 files with the file
-  source, one micro-batch per file (2 h of event time), records collected on the driver as
-  Arrow (no AWS sink and no per-record dicts in the timed part); ticks / wall second from
-  query start to the last batch. The notes carry the run's profile: Spark's per-phase times
-  summed over the batches (RunCounts.time_ms) and the machine's load average.
+  source, FILES_PER_TRIGGER files (4 h of event time) per micro-batch, records collected on the
+  driver as Arrow (no AWS sink and no per-record dicts in the timed part); ticks / wall second
+  from query start to the last batch. The notes carry the run's profile: Spark's per-phase times
+  summed over the batches (RunCounts.time_ms), CPU seconds per process and the machine's load
+  average.
 * latency: the job on the emulator (Kinesis source, both sinks). A feeder puts one 5-minute
   interval for every location each second (event time runs 300x real time); a window can
   only be emitted once the watermark passes its end, so a record's latency is measured from
@@ -43,7 +44,11 @@ from streaming_peer import WINDOWS, duckdb_volatility  # noqa: E402
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
 LOCATIONS = 3500  # a day of a large ISO's nodes: ~1 M ticks
 INTERVALS = 288  # 24 hours of 5-minute intervals
-FILES = 12  # 2 hours of event time (~85,000 ticks) per micro-batch
+FILES = 12  # 2 hours of event time (~85,000 ticks) per file
+# Files per micro-batch. The throughput run is a catch-up (a backlog read as fast as the job can):
+# Glue's Kinesis source then takes up to maxFetchRecordsPerShard (default 100,000) per shard per
+# batch, and the on-demand ticks stream starts with 4 shards, so ~170,000 ticks is a batch it makes.
+FILES_PER_TRIGGER = 2
 FEED_STEPS = 36
 FEED_LOCATIONS = 25
 WARMUP = 8
@@ -132,7 +137,7 @@ def spark_throughput(spark: Any, folder: Path, work: Path) -> tuple[float, int, 
     params = VolatilityParams(windows=tuple(WindowSpec(*w) for w in WINDOWS))
     raw = (
         spark.readStream.format("text")
-        .option("maxFilesPerTrigger", "1")
+        .option("maxFilesPerTrigger", str(FILES_PER_TRIGGER))
         .load(str(folder))
         .select(F.col("value").alias("data"))
     )
@@ -157,6 +162,44 @@ def profile(counts: Any) -> str:
         f"{ms.get('stateCommit', 0) / 1e3:.1f}s) + planning {ms.get('queryPlanning', 0) / 1e3:.1f}s "
         f"+ wal/offsets {(ms.get('walCommit', 0) + ms.get('commitOffsets', 0)) / 1e3:.1f}s; "
         f"fixed cost outside addBatch {per_batch / 1e3:.2f}s/batch"
+    )
+
+
+def cpu_seconds(spark: Any) -> dict[str, float]:
+    """CPU seconds so far of the Spark JVM (a child of this process; its JIT compiler threads
+    apart), of the Python workers and of this driver, and Spark's code generation count: on
+    2 shared cores, CPU says where the time goes better than wall time does."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"jvm": 0.0, "jit": 0.0, "python workers": 0.0, "driver": time.process_time()}
+
+    def stat(path: str) -> tuple[str, list[str]]:
+        text = Path(path).read_text()
+        return text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            _, fields = stat(f"/proc/{pid}/stat")
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if int(fields[1]) == os.getpid() and b"java" in cmd:
+                out["jvm"] += (int(fields[11]) + int(fields[12])) / tick
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    name, t = stat(f"/proc/{pid}/task/{task}/stat")
+                    if "Compiler" in name:
+                        out["jit"] += (int(t[11]) + int(t[12])) / tick
+            elif b"pyspark.daemon" in cmd or b"pyspark.worker" in cmd:
+                out["python workers"] += sum(int(f) for f in fields[11:15]) / tick
+        except (OSError, ValueError):
+            continue  # a process that ended meanwhile
+    metrics = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics
+    out["codegen"] = float(metrics.METRIC_COMPILATION_TIME().getCount())
+    return out
+
+
+def cpu_profile(before: dict[str, float], after: dict[str, float]) -> str:
+    d = {k: after[k] - before[k] for k in before}
+    return (
+        f"CPU: JVM {d['jvm']:.1f}s (JIT compilers {d['jit']:.1f}s), Python workers {d['python workers']:.1f}s, "
+        f"driver {d['driver']:.1f}s; {d['codegen']:.0f} code generations"
     )
 
 
@@ -285,7 +328,9 @@ def run() -> list[Result]:
         spark_throughput(spark, warm, work)
         # Side by side, once each: at ~1 M ticks either run takes a minute or more.
         load_before = os.getloadavg()[0]
+        cpu_before = cpu_seconds(spark)
         spark_s, emitted, counts = spark_throughput(spark, folder, work)
+        cpu = cpu_profile(cpu_before, cpu_seconds(spark))
         duck_s, duck_windows = duckdb_volatility(folder)
         load = f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         lat, measured = latency(spark, work)
@@ -303,7 +348,7 @@ def run() -> list[Result]:
                 f"{n_ticks:,} ticks, {LOCATIONS} locations x {INTERVALS * 5 // 60} h, windows 60/5 + 24h/1h, "
                 f"{counts.batches} micro-batches, {emitted:,} records emitted in {spark_s:.1f}s "
                 f"(target >= 50,000 ticks/s and >= 0.5x duckdb); duckdb {duck_windows:,} windows in {duck_s:.1f}s; "
-                f"{load}; {profile(counts)}; {BEFORE}",
+                f"{load}; {profile(counts)}; {cpu}; {BEFORE}",
             ),
             Result(
                 "streaming latency p50 (PutRecords->analytics)",

@@ -33,7 +33,8 @@ LOCATION_MAX_BYTES: Final = 128  # the warehouse's location columns are VARCHAR(
 SOURCE_MAX_BYTES: Final = 1024
 REVISION_MAX: Final = 2**63 - 1
 MARKET_MINUTES: Final = {"RT5": 5, "RT15": 15, "RTH": 60, "DAM": 60}
-PRICE_FIELDS: Final = ("lmp", "energy", "congestion", "loss")
+COMPONENTS: Final = ("energy", "congestion", "loss")  # of the LMP, where the ISO publishes them
+PRICE_FIELDS: Final = ("lmp", *COMPONENTS)
 TIME_FIELDS: Final = ("interval_start", "interval_end", "published_at", "ingested_at")
 
 
@@ -82,7 +83,7 @@ def check_tick_bounds(record: dict[str, Any]) -> None:
         raise _refuse("lmp", "an lmp tick needs a price")
     if record["dataset"] == "load" and record.get("load_mw") is None:
         raise _refuse("load_mw", "a load tick needs load_mw")
-    parts = [record.get(n) for n in ("energy", "congestion", "loss")]
+    parts = [record.get(n) for n in COMPONENTS]
     if record.get("lmp") is not None and all(p is not None for p in parts):
         total = math.fsum(float(p) for p in parts if p is not None)
         low, high = isos.get(record["iso"]).component_gap

@@ -3,8 +3,9 @@ without power, the weather -- one definition each, beside the tick's (gridtape/c
 Field, RecordContract, validate, natural_key, JSON/Arrow/Spark schema functions serve these too).
 
 Wire format as for ticks: one JSON object per record, UTC times with a trailing Z. Every record
-carries its provenance (published_at, ingested_at, source) and a nullable revision, so a later
-version of one natural key wins downstream exactly as for ticks.
+carries its provenance (published_at, ingested_at, source) and a nullable revision, the tick's
+fields (contract.provenance), so a later version of one natural key wins downstream exactly as
+for ticks.
 
 - OUTAGE: megawatts of generation unavailable, per ISO and area (the ISO-wide total, or a zone
   where the ISO splits it), fuel ("all" where not split) and kind (planned / forced / ...), for
@@ -23,7 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
-from gridtape.contract import ISOS, Field, RecordContract, parse_ts
+from gridtape.contract import ISOS, Field, RecordContract, parse_ts, provenance
 from gridtape.errors import ContractError
 
 OUTAGE_KINDS: Final = ("planned", "forced", "maintenance", "unplanned", "total")
@@ -67,13 +68,6 @@ def check_weather(record: dict[str, Any]) -> None:
     _number_in(record, "weather", "wind_mps", 0.0, WIND_MPS_MAX)
 
 
-_PROVENANCE: Final = (
-    Field("published_at", "timestamp", False, "when the source published it (UTC); the fetch time where it gives none"),
-    Field("ingested_at", "timestamp", False, "when gridtape fetched it (UTC)"),
-    Field("source", "string", False, "URL (or file) it was read from"),
-    Field("revision", "int", True, "0 for the first version of a natural key, +1 per changed value"),
-)
-
 OUTAGE: Final = RecordContract(
     name="outage",
     natural_key=("iso", "area", "fuel", "kind", "interval_start"),
@@ -87,7 +81,7 @@ OUTAGE: Final = RecordContract(
         Field("interval_start", "timestamp", False, "start of the period the MW apply to, UTC"),
         Field("interval_end", "timestamp", False, "end of the period, UTC"),
         Field("outage_mw", "float", False, "generation capacity unavailable, MW"),
-        *_PROVENANCE,
+        *provenance("the source"),
     ),
 )
 
@@ -105,7 +99,7 @@ CUSTOMERS_OUT: Final = RecordContract(
         Field("interval_start", "timestamp", False, "start of the 15-minute interval, UTC"),
         Field("interval_end", "timestamp", False, "end of the interval, UTC"),
         Field("customers_out", "int", False, "customers without power"),
-        *_PROVENANCE,
+        *provenance("the source"),
     ),
 )
 
@@ -119,7 +113,7 @@ WEATHER: Final = RecordContract(
         Field("temperature_c", "float", True, "air temperature, degrees C; null when not reported"),
         Field("dew_point_c", "float", True, "dew point, degrees C"),
         Field("wind_mps", "float", True, "wind speed, m/s"),
-        *_PROVENANCE,
+        *provenance("the source"),
     ),
 )
 

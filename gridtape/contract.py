@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any, Final, Literal
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal, TypedDict, Unpack
 
 from gridtape import isos
-from gridtape.bounds import check_tick_bounds
+from gridtape.bounds import COMPONENTS, MARKET_MINUTES, check_tick_bounds
 from gridtape.errors import ContractError
+from gridtape.wire_time import TS_PATTERN, format_ts, parse_text, parse_ts
 
 Kind = Literal["string", "timestamp", "float", "int"]
 
@@ -62,6 +61,29 @@ def _names(fields: tuple[Field, ...]) -> tuple[str, ...]:
     return tuple(f.name for f in fields)
 
 
+def provenance(publisher: str) -> tuple[Field, ...]:
+    """The fields every record ends with (tick and context alike), so a later version of one
+    natural key wins downstream the same way for all: who published it, when gridtape fetched
+    it, from where, and its revision. `publisher`: who publishes such records ("the ISO")."""
+    published = f"when {publisher} published this value (UTC); the fetch time where {publisher} gives none"
+    return (
+        Field("published_at", "timestamp", False, published),
+        Field("ingested_at", "timestamp", False, "when gridtape fetched it (UTC)"),
+        Field("source", "string", False, "URL, report or file the value came from"),
+        Field(
+            "revision",
+            "int",
+            True,
+            "0 for the first version of a natural key, +1 for each changed value (assigned where it is "
+            "published: the poller's state store, a backfill); the highest wins whatever the clocks say. "
+            "Null only before publication",
+        ),
+    )
+
+
+PROVENANCE_FIELDS: Final = _names(provenance("its publisher"))
+
+
 TICK: Final = RecordContract(
     name="tick",
     check=check_tick_bounds,
@@ -75,25 +97,9 @@ TICK: Final = RecordContract(
         Field("interval_start", "timestamp", False, "interval beginning, UTC"),
         Field("interval_end", "timestamp", False, "interval ending, UTC"),
         Field("lmp", "float", True, "locational marginal price, $/MWh (lmp dataset)"),
-        Field("energy", "float", True, "energy component, $/MWh; null where not published"),
-        Field("congestion", "float", True, "congestion component, $/MWh; null where not published"),
-        Field("loss", "float", True, "loss component, $/MWh; null where not published"),
+        *(Field(c, "float", True, f"{c} component, $/MWh; null where not published") for c in COMPONENTS),
         Field("load_mw", "float", True, "load, MW (load dataset)"),
-        Field(
-            "published_at",
-            "timestamp",
-            False,
-            "when the ISO published this value (UTC); the fetch time where the ISO gives none",
-        ),
-        Field("ingested_at", "timestamp", False, "when gridtape fetched it (UTC)"),
-        Field("source", "string", False, "URL or report the value came from"),
-        Field(
-            "revision",
-            "int",
-            True,
-            "0 for the first version of a natural key, +1 for each revision (the poller's state store "
-            "assigns it); the highest wins whatever the clocks say. Null only before publication",
-        ),
+        *provenance("the ISO"),
     ),
 )
 
@@ -125,35 +131,6 @@ VOLATILITY: Final = RecordContract(
         Field("computed_at", "timestamp", False, "when the job emitted the record (UTC)"),
     ),
 )
-
-# [0-9], not \d: Python's \d also matches other scripts' digits. Matched whole (fullmatch), so a
-# trailing newline is refused too.
-TS_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
-_TS_RE: Final = re.compile(TS_PATTERN)
-
-
-@lru_cache(maxsize=65536)  # a response repeats each interval time once per location
-def format_ts(value: datetime) -> str:
-    """UTC datetime -> wire string. Naive datetimes are refused: every time must know its zone."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: gridtape stores only zone-aware UTC times")
-    value = value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_ts(value: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a UTC ISO 8601 time ending in Z")
-    return _parse_ts(value)
-
-
-@lru_cache(maxsize=65536)  # every tick of an interval carries the same few times
-def _parse_ts(value: str) -> datetime:
-    if not _TS_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a UTC ISO 8601 time ending in Z")
-    return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +184,7 @@ def _passes(record: dict[str, Any], plan: _Plan) -> bool:
             if type(v) is not str:
                 return False
             try:
-                _parse_ts(v)
+                parse_text(v)
             except ValueError:
                 return False
     for name in plan.floats:
@@ -259,6 +236,25 @@ def validate(record: dict[str, Any], contract: RecordContract = TICK) -> dict[st
     return record
 
 
+class Components(TypedDict, total=False):
+    """An LMP's components ($/MWh), where published (bounds.COMPONENTS)."""
+
+    energy: float | None
+    congestion: float | None
+    loss: float | None
+
+
+class Values(Components, total=False):
+    """A tick's measured values ($/MWh, MW); those not given are null."""
+
+    lmp: float | None
+    load_mw: float | None
+
+
+VALUE_FIELDS: Final = ("lmp", *COMPONENTS, "load_mw")  # in the contract's order
+_NO_VALUES: Final = dict.fromkeys(VALUE_FIELDS)
+
+
 def tick(
     *,
     revision: int | None = None,
@@ -272,11 +268,7 @@ def tick(
     published_at: datetime,
     ingested_at: datetime,
     source: str,
-    lmp: float | None = None,
-    energy: float | None = None,
-    congestion: float | None = None,
-    loss: float | None = None,
-    load_mw: float | None = None,
+    **values: Unpack[Values],
 ) -> dict[str, Any]:
     """Build a wire tick from Python values (the one place parsers turn datetimes into strings)."""
     return {
@@ -287,16 +279,50 @@ def tick(
         "location_type": location_type,
         "interval_start": format_ts(interval_start),
         "interval_end": format_ts(interval_end),
-        "lmp": lmp,
-        "energy": energy,
-        "congestion": congestion,
-        "loss": loss,
-        "load_mw": load_mw,
+        # in the contract's order whichever were given (a key keeps its first place in a dict)
+        **_NO_VALUES,
+        **values,
         "published_at": format_ts(published_at),
         "ingested_at": format_ts(ingested_at),
         "source": source,
         "revision": revision,
     }
+
+
+def interval_tick(
+    iso: str,
+    market: str,
+    dataset: str,
+    location: str,
+    start: datetime,
+    value: float,
+    *,
+    published_at: datetime,
+    ingested_at: datetime | None = None,
+    source: str,
+    location_type: str = "hub",
+    revision: int | None = None,
+    **components: Unpack[Components],
+) -> dict[str, Any]:
+    """tick() for ticks gridtape makes rather than parses (the demo's live replay, benchmarks,
+    tests): the interval beginning at `start` lasts its market's length, `value` is the price of
+    an lmp tick or the load of a load tick, and it was fetched when published unless told."""
+    return tick(
+        iso=iso,
+        market=market,
+        dataset=dataset,
+        location=location,
+        location_type=location_type,
+        interval_start=start,
+        interval_end=start + timedelta(minutes=MARKET_MINUTES[market]),
+        published_at=published_at,
+        ingested_at=ingested_at or published_at,
+        source=source,
+        revision=revision,
+        lmp=None if dataset == "load" else value,
+        load_mw=value if dataset == "load" else None,
+        **components,
+    )
 
 
 def natural_key(record: dict[str, Any], contract: RecordContract = TICK) -> tuple[str, ...]:
@@ -312,7 +338,7 @@ def json_schema(contract: RecordContract = TICK) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for f in contract.fields:
         if f.kind == "timestamp":
-            spec: dict[str, Any] = {"type": "string", "format": "date-time", "pattern": _TS_RE.pattern}
+            spec: dict[str, Any] = {"type": "string", "format": "date-time", "pattern": TS_PATTERN}
         elif f.kind == "float":
             spec = {"type": "number"}
         elif f.kind == "int":

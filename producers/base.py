@@ -16,6 +16,12 @@ Parsing is one skeleton (parse_rows) with small hooks; an ISO module writes only
 - `prepare(dataset, responses)`: for responses that only make sense together (a document list
   plus documents, pages that must add up); its result is handed to every `_rows_` call.
 - `finish(dataset, ticks)`: a step over every tick of the poll (e.g. a system total).
+- `_ticks_<dataset>(response, context)` (optional, for big files): the same response read by
+  column (times converted once per distinct stamp, ticks built by self.ticks). It returns
+  every tick the row path would, in the same order, or None when any row is odd (a bad number
+  or stamp...): the row path then reads the response and refuses the odd rows alone, with
+  their reasons. Its ticks are checked together (gridtape.validate_fast); one that fails sends
+  the response to the row path too.
 The skeleton checks the HTTP status, validates every tick against the contract (bounds
 included) and, for a live poll, the time window; refuses a response with no row it reads
 (unless the dataset is in `may_be_empty`); keeps the later of two ticks with one natural key;
@@ -29,10 +35,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar, Protocol, TypedDict, Unpack
+from operator import itemgetter
+from typing import Any, ClassVar, Protocol, Unpack
 
 from gridtape import bounds, contract, isos
+from gridtape.contract import Values
 from gridtape.errors import SourceError
+from gridtape.validate_fast import TickChecker
 from producers import formats
 
 # When more than this share of one response's rows is refused, the rows are not the odd bad
@@ -79,16 +88,6 @@ class Refused:
 class Parsed:
     ticks: list[dict[str, Any]]
     refused: list[Refused] = field(default_factory=list)
-
-
-class Values(TypedDict, total=False):
-    """A tick's measured values ($/MWh, MW); those not given are null."""
-
-    lmp: float | None
-    energy: float | None
-    congestion: float | None
-    loss: float | None
-    load_mw: float | None
 
 
 class HttpClient(Protocol):
@@ -174,6 +173,9 @@ class IsoSource(ABC):
         return SourceError(self.iso, dataset, url, reason)
 
     # -- the provenance helper -------------------------------------------------------------
+    # tick()'s facts for the response it saw last: (response, dataset, market, feed, length, published)
+    _tick_memo: tuple[Response, str, str | None, isos.Feed, timedelta, datetime] | None = None
+
     def tick(
         self,
         response: Response,
@@ -191,8 +193,13 @@ class IsoSource(ABC):
         dataset and market (the table's feed; `market` picks one where a name has several), interval (from `start` for interval-beginning ISOs, `end` for interval-ending
         ones; the feed's length gives the other), published_at (the response's Last-Modified,
         else the fetch, unless the ISO says when), ingested_at (the fetch) and source (the URL)."""
-        feed = self.facts.feed(dataset, market)
-        length = timedelta(minutes=feed.minutes)
+        memo = self._tick_memo
+        if memo is None or memo[0] is not response or memo[1] != dataset or memo[2] != market:
+            # the same for every row of a response: worked out once
+            feed = self.facts.feed(dataset, market)
+            published = formats.published_at(response.headers, response.fetched_at)
+            memo = self._tick_memo = (response, dataset, market, feed, timedelta(minutes=feed.minutes), published)
+        _, _, _, feed, length, published = memo
         if start is None:
             if end is None:
                 raise ValueError("a tick needs its interval start or end")
@@ -205,11 +212,42 @@ class IsoSource(ABC):
             location_type=location_type,
             interval_start=start,
             interval_end=start + length,
-            published_at=published_at or formats.published_at(response.headers, response.fetched_at),
+            published_at=published_at or published,
             ingested_at=response.fetched_at,
             source=response.url,
             **values,
         )
+
+    def ticks(
+        self,
+        response: Response,
+        dataset: str,
+        *,
+        locations: Sequence[str],
+        location_types: Sequence[str],
+        starts: Sequence[datetime] | None = None,
+        ends: Sequence[datetime] | None = None,
+        market: str | None = None,
+        values: Sequence[Values],
+    ) -> list[dict[str, Any]]:
+        """Many ticks of one response from columns (for a `_ticks_<dataset>` reader): the i-th
+        is tick(response, dataset, location=locations[i], location_type=location_types[i],
+        start=starts[i] (or end=ends[i]), market=market, **values[i]). What the ticks of one
+        interval share is made once, by tick()."""
+
+        def shared(when: datetime) -> dict[str, Any]:
+            if starts is not None:
+                return self.tick(response, dataset, location="", location_type="", start=when, market=market)
+            return self.tick(response, dataset, location="", location_type="", end=when, market=market)
+
+        times = starts if starts is not None else ends
+        if times is None:
+            raise ValueError("ticks need their interval starts or ends")
+        by_time = {when: shared(when) for when in set(times)}
+        return [
+            {**by_time[when], "location": location, "location_type": kind, **row}
+            for when, location, kind, row in zip(times, locations, location_types, values, strict=True)
+        ]
 
     # -- the parse skeleton ----------------------------------------------------------------
     def parse(self, dataset: str, responses: Sequence[Response]) -> list[dict[str, Any]]:
@@ -226,6 +264,9 @@ class IsoSource(ABC):
         read = getattr(self, f"_read_{dataset}", None)
         if dataset not in self.datasets or rows_of is None or read is None:
             raise self.error(dataset, responses[0].url if responses else "-", f"unknown dataset {dataset!r}")
+        self._tick_memo = None  # the ISO table may have changed since the last parse (tests patch it)
+        record = self.record_contract(dataset)
+        checker = TickChecker() if record is contract.TICK else None
         context = self._guarded(dataset, responses, lambda: self.prepare(dataset, responses))
         ticks: list[dict[str, Any]] = []
         refused: list[Refused] = []
@@ -235,7 +276,9 @@ class IsoSource(ABC):
             good, bad = self._guarded(
                 dataset,
                 [response],
-                lambda r=response: self._read_all(dataset, r, lambda: rows_of(r, context), read, live),
+                lambda r=response: self._read_all(
+                    dataset, r, context, lambda: rows_of(r, context), read, live, checker
+                ),
             )
             if bad and len(bad) > MAX_REFUSED_SHARE * (len(good) + len(bad)):
                 raise self.error(
@@ -257,9 +300,13 @@ class IsoSource(ABC):
                     refused.append(Refused(t["source"], why, excerpt(t)))
                     continue
             finished.append(t)
-        record = self.record_contract(dataset)
-        latest = {contract.natural_key(t, record): t for t in finished}  # a later response or row wins
-        order = _order if record is contract.TICK else (lambda t: contract.natural_key(t, record))
+        if record is contract.TICK:
+            # every key field of a valid tick is a string already: no str() per field
+            key: Callable[[dict[str, Any]], tuple[Any, ...]] = itemgetter(*record.natural_key)
+            order: Callable[[dict[str, Any]], tuple[Any, ...]] = _order
+        else:
+            key = order = lambda t: contract.natural_key(t, record)
+        latest = {key(t): t for t in finished}  # a later response or row wins
         return Parsed(sorted(latest.values(), key=order), refused)
 
     # hooks (see the module docstring)
@@ -279,25 +326,45 @@ class IsoSource(ABC):
         return ticks
 
     def _read_all(
-        self, dataset: str, response: Response, rows: Callable[[], Iterable[Any]], read: Any, live: bool
+        self,
+        dataset: str,
+        response: Response,
+        context: Any,
+        rows: Callable[[], Iterable[Any]],
+        read: Any,
+        live: bool,
+        checker: TickChecker | None,
     ) -> tuple[list[dict[str, Any]], list[Refused]]:
         if not 200 <= response.status < 300:
             raise formats.FormatError(f"HTTP {response.status}")
-        good: list[dict[str, Any]] = []
-        bad: list[Refused] = []
+        fetched = response.fetched_at if live else None
+        by_column = getattr(self, f"_ticks_{dataset}", None)
+        if by_column is not None and checker is not None:
+            made = by_column(response, context)
+            if made is not None and checker.all_pass(made, fetched):
+                return made, []
+            # an odd row somewhere: the row path finds it and says why, the others still pass
+        read_rows: list[tuple[dict[str, Any], Any] | Refused] = []  # in row order: (tick, row) or why not
         for row in rows():
             try:
                 made = read(row, response)
             except ROW_ERRORS as exc:
-                bad.append(Refused(response.url, str(exc) or type(exc).__name__, excerpt(row)))
+                read_rows.append(Refused(response.url, str(exc) or type(exc).__name__, excerpt(row)))
                 continue
-            if made is None:
-                continue
-            why = self._check(dataset, made, response, live)
-            if why:
-                bad.append(Refused(response.url, why, excerpt(row)))
+            if made is not None:
+                read_rows.append((made, row))
+        ticks = [item[0] for item in read_rows if not isinstance(item, Refused)]
+        if checker is not None and checker.all_pass(ticks, fetched):
+            return ticks, [item for item in read_rows if isinstance(item, Refused)]
+        good: list[dict[str, Any]] = []
+        bad: list[Refused] = []
+        for item in read_rows:  # a tick the contract refuses: each is checked on its own, for its reason
+            if isinstance(item, Refused):
+                bad.append(item)
+            elif why := self._check(dataset, item[0], response, live):
+                bad.append(Refused(response.url, why, excerpt(item[1])))
             else:
-                good.append(made)
+                good.append(item[0])
         return good, bad
 
     def _check(self, dataset: str, t: dict[str, Any], response: Response | None, live: bool) -> str | None:
@@ -324,5 +391,4 @@ class IsoSource(ABC):
             raise self.error(dataset, url, f"{type(exc).__name__}: {exc}") from None
 
 
-def _order(t: dict[str, Any]) -> tuple[str, str, str]:
-    return (t["market"], t["interval_start"], t["location"])
+_order = itemgetter("market", "interval_start", "location")

@@ -17,6 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -124,7 +125,7 @@ def decode(body: bytes) -> str:
 def csv_rows(text: str) -> list[list[str]]:
     """All rows of a CSV text (quoted fields unquoted); blank lines dropped."""
     try:
-        return [row for row in csv.reader(io.StringIO(text), strict=True) if row and any(c.strip() for c in row)]
+        return [row for row in csv.reader(io.StringIO(text), strict=True) if any(map(str.strip, row))]
     except csv.Error as exc:
         raise FormatError(f"malformed CSV ({exc})") from None
 
@@ -154,6 +155,15 @@ def records(header: Sequence[str], rows: Iterable[Sequence[Any]], required: Iter
         except TypeError:  # JSON rows may hold numbers: cells are kept as text, number() parses them
             out.append(dict(zip(header, (c.strip() if isinstance(c, str) else str(c) for c in row), strict=True)))
     return out
+
+
+def columns(header: Sequence[str], rows: Sequence[Sequence[str]], names: Sequence[str]) -> dict[str, list[str]]:
+    """records() read by column, for CSV rows: name -> its cells (stripped), row after row. A
+    missing column or a row of the wrong width raises records()' error."""
+    if not set(names) <= set(header) or not set(map(len, rows)) <= {len(header)}:
+        records(header, rows, names)  # raises the reason
+    where = {name: n for n, name in enumerate(header)}  # a repeated name: its last column, as in records()
+    return {name: list(map(str.strip, map(itemgetter(where[name]), rows))) for name in names}
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
@@ -216,6 +226,15 @@ def one_of(value: str, allowed: Mapping[str, Any] | Sequence[str], what: str) ->
     if value not in allowed:
         raise FormatError(f"{what}: unexpected value {value!r}")
     return value
+
+
+def location_type(name: str, hub: str, zone: str) -> str:
+    """hub, zone or node, by the prefix of a location's name (where an ISO's names say it)."""
+    if name.startswith(hub):
+        return "hub"
+    if name.startswith(zone):
+        return "zone"
+    return "node"
 
 
 def wall_clock_series(

@@ -33,7 +33,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from gridtape import aws, contract
 from gridtape.errors import TransientError
 
-VALUE_FIELDS: Final = ("lmp", "energy", "congestion", "loss", "load_mw")
+VALUE_FIELDS: Final = contract.VALUE_FIELDS
 RETENTION_S: Final = 14 * 24 * 3600
 LEASE_S: Final = 90  # longer than a poll may run (the Lambda timeout is 55 s); short, so a crash stalls little
 _GET_CHUNK: Final = 100  # BatchGetItem limit
@@ -112,6 +112,19 @@ def item_key(tick: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 def feed_key(iso: str, dataset: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"feed#{iso}#{dataset}"}, "sk": {"S": "feed"}}
+
+
+def create_table(table: str, client: Any = None) -> None:
+    """The state table as infra/gridtape.yaml declares it (keys pk and sk, TTL on expires_at),
+    for runs on the emulator that deploy no stack (benchmarks, tests)."""
+    ddb = client or aws.client("dynamodb")
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
 
 
 class StateStore:

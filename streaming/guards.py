@@ -93,7 +93,7 @@ def valid_tick() -> Any:
     ok = ok & (load.isNull() | ((load > 0) & (load <= bounds.LOAD_MAX_MW)))
     ok = ok & ((F.col("dataset") != "lmp") | F.col("lmp").isNotNull())
     ok = ok & ((F.col("dataset") != "load") | load.isNotNull())
-    parts = [F.col(n) for n in ("energy", "congestion", "loss")]
+    parts = [F.col(n) for n in bounds.COMPONENTS]
     gap = F.col("lmp") - (parts[0] + parts[1] + parts[2])  # null unless lmp and all parts are published
     low = _case("iso", {code: isos.get(code).component_gap[0] - 1e-9 for code in isos.CODES})
     high = _case("iso", {code: isos.get(code).component_gap[1] + 1e-9 for code in isos.CODES})

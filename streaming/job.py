@@ -197,15 +197,25 @@ def run_query(
     counts.query_id = str(query.id)
     seen: set[int] = set()
     last_input = time.monotonic()
+
+    def observe_new() -> None:
+        nonlocal last_input
+        for p in query.recentProgress:
+            if p["batchId"] in seen:
+                continue
+            seen.add(p["batchId"])
+            counts.observe(p)
+            if p.get("numInputRows", 0):
+                last_input = time.monotonic()
+
     try:
         while query.isActive:
-            for p in query.recentProgress:
-                if p["batchId"] in seen:
-                    continue
-                seen.add(p["batchId"])
-                counts.observe(p)
-                if p.get("numInputRows", 0):
-                    last_input = time.monotonic()
+            # lastProgress is one py4j call and one JSON render; recentProgress renders every
+            # retained batch (up to 100), so it is read only when a batch has finished (several
+            # may have since the last look).
+            last = query.lastProgress
+            if last is not None and last["batchId"] not in seen:
+                observe_new()
             if max_batches is not None and counts.batches >= max_batches:
                 break
             # Idle: a batch has run (so the source is up), none is running now, and none brought
@@ -221,10 +231,7 @@ def run_query(
                 break
             query.awaitTermination(_POLL_S)
         if query.exception() is None:
-            for p in query.recentProgress:  # batches that finished while we were stopping
-                if p["batchId"] not in seen:
-                    seen.add(p["batchId"])
-                    counts.observe(p)
+            observe_new()  # batches that finished while we were stopping
     finally:
         query.stop()
     err = query.exception()

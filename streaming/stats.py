@@ -69,10 +69,24 @@ def latest_revisions(obs: np.ndarray) -> np.ndarray:
     obs = obs[np.isfinite(obs["p"])]
     if len(obs) == 0:
         return obs
-    s = obs[np.lexsort((obs["p"], obs["ing"], obs["pub"], obs["rev"], obs["t"], obs["k"]))]
-    last = np.ones(len(s), dtype=bool)
-    last[:-1] = (s["t"][1:] != s["t"][:-1]) | (s["k"][1:] != s["k"][:-1])
-    return s[last]
+    # Sorting on two keys is cheap; only the few intervals seen more than once are ranked on
+    # all of them (both sorts are stable, so full ties still go to the last in input order).
+    s = obs[np.lexsort((obs["t"], obs["k"]))]
+    same = (s["t"][1:] == s["t"][:-1]) & (s["k"][1:] == s["k"][:-1])
+    if not same.any():
+        return s
+    repeated = np.zeros(len(s), dtype=bool)
+    repeated[:-1] |= same
+    repeated[1:] |= same
+    keep = ~repeated
+    at = np.flatnonzero(repeated)
+    r = s[at]
+    order = np.lexsort((r["p"], r["ing"], r["pub"], r["rev"], r["t"], r["k"]))
+    ranked = r[order]
+    last = np.ones(len(ranked), dtype=bool)
+    last[:-1] = (ranked["t"][1:] != ranked["t"][:-1]) | (ranked["k"][1:] != ranked["k"][:-1])
+    keep[at[order[last]]] = True
+    return s[keep]
 
 
 def pack(obs: np.ndarray, final_before: int) -> bytes:
@@ -116,9 +130,18 @@ def merge_revisions(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     at = np.searchsorted(key_old, key_new)
     hit = at < len(old)
     hit[hit] = key_old[at[hit]] == key_new[hit]
-    won = latest_revisions(np.concatenate((old[at[hit]], new)))
-    rest, key_rest = np.delete(old, at[hit]), np.delete(key_old, at[hit])
-    return np.insert(rest, np.searchsorted(key_rest, won["k"] * span + (won["t"] - t0)), won)
+    # A new observation of an interval already held replaces it where it ranks at least as high
+    # (a full tie goes to the later one, as in latest_revisions); the others are inserted.
+    out = old.copy()
+    was, now = old[at[hit]], new[hit]
+    wins, decided = np.zeros(len(now), dtype=bool), np.zeros(len(now), dtype=bool)
+    for name in (*_CLOCKS, "p"):
+        higher, lower = now[name] > was[name], now[name] < was[name]
+        wins |= ~decided & higher
+        decided |= higher | lower
+    wins |= ~decided
+    out[at[hit][wins]] = now[wins]
+    return np.insert(out, at[~hit], new[~hit])
 
 
 def _gather(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -127,8 +150,35 @@ def _gather(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, 
     width = int(counts.max(initial=0))
     idx = lo[:, None] + np.arange(width)[None, :]
     mask = idx < hi[:, None]
-    values = x[np.minimum(idx, len(x) - 1)] if len(x) else np.zeros(idx.shape)
+    values = np.take(x, idx, mode="clip") if len(x) else np.zeros(idx.shape)
     return np.where(mask, values, 0.0), mask, counts
+
+
+def _diffs(values: np.ndarray, mask: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_gather(np.diff(x), lo, hi - 1) from _gather(x, lo, hi), without gathering again."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = values[:, 1:] - values[:, :-1]
+    return np.where(mask[:, 1:], d, 0.0), mask[:, 1:], counts - 1
+
+
+def _segments(reduce: np.ufunc, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """reduce over x[lo_i:hi_i] of every window (none empty), without a padded matrix."""
+    bounds = np.empty(2 * len(lo), dtype=np.intp)
+    bounds[0::2], bounds[1::2] = lo, hi
+    return reduce.reduceat(np.append(x, 0.0), bounds)[0::2]  # odd segments lie between windows
+
+
+# Where every nonzero magnitude lies within 2**-400..2**400, no sum or square of a window
+# overflows or underflows: the per-window scaling by a power of two (see _scale) is exact and
+# would change nothing there, so it is skipped (everyday prices, diffs and log returns).
+_PLAIN_MIN, _PLAIN_MAX = 2.0**-400, 2.0**400
+
+
+def _plain(x: np.ndarray) -> bool:
+    m = np.abs(x)
+    return bool(
+        np.isfinite(m).all() and m.max(initial=0.0) <= _PLAIN_MAX and m.min(initial=np.inf, where=m > 0) >= _PLAIN_MIN
+    )
 
 
 def _scale(values: np.ndarray) -> np.ndarray:
@@ -139,17 +189,28 @@ def _scale(values: np.ndarray) -> np.ndarray:
     return np.ldexp(1.0, exponent - 1)
 
 
-def _mean_std(values: np.ndarray, mask: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per window (a row of _gather's matrix): mean (nan when empty) and two-pass sample stdev
-    (nan under 2 values), both computed on scaled values so that no intermediate overflows."""
-    scale = _scale(values)
+def _mean(values: np.ndarray, counts: np.ndarray, plain: bool) -> np.ndarray:
+    """Per window (a row of _gather's matrix): the mean (nan when empty), computed on scaled
+    values unless plain, so that no intermediate overflows."""
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        scaled = values / scale[:, None]
+        if plain:
+            return values.sum(axis=1) / counts
+        scale = _scale(values)
+        return (values / scale[:, None]).sum(axis=1) / counts * scale
+
+
+def _std(values: np.ndarray, mask: np.ndarray, counts: np.ndarray, plain: bool) -> np.ndarray:
+    """Per window: the two-pass sample stdev (nan under 2 values), scaled as in _mean."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if plain:
+            scale, scaled = np.ones(len(values)), values
+        else:
+            scale = _scale(values)
+            scaled = values / scale[:, None]
         mean = scaled.sum(axis=1) / counts
         dev = np.where(mask, scaled - mean[:, None], 0.0)
         std = np.sqrt((dev * dev).sum(axis=1) / (counts - 1)) * scale
-        mean = mean * scale
-    return mean, np.where(counts >= 2, std, np.nan)
+    return np.where(counts >= 2, std, np.nan)
 
 
 def _log_returns(p: np.ndarray, both_positive: np.ndarray) -> np.ndarray:
@@ -193,6 +254,7 @@ def window_stats(obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upt
     both_positive = (p[:-1] > 0) & (p[1:] > 0)
     r = _log_returns(p, both_positive)
     r_before = np.concatenate(([0], np.cumsum(both_positive)))  # log returns before pair i
+    plain_p, plain_d, plain_r = _plain(p), _plain(d), _plain(r)
     nonpos_before = np.concatenate(([0], np.cumsum(p <= 0)))
     # Each location's first and last observation (obs is sorted by location, then time).
     first = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
@@ -220,9 +282,9 @@ def window_stats(obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upt
             continue
         lo, hi, wk, ends = lo[held], hi[held], wk[held], ends[held]
         values, mask, counts = _gather(p, lo, hi)
-        mean, _ = _mean_std(values, mask, counts)
-        _, vol_abs = _mean_std(*_gather(d, lo, hi - 1))  # diffs p[i] - p[i-1], i in (lo, hi)
-        _, vol_log = _mean_std(*_gather(r, r_before[lo], r_before[hi - 1]))
+        mean = _mean(values, counts, plain_p)
+        vol_abs = _std(*_diffs(values, mask, counts), plain_d)  # diffs p[i] - p[i-1], i in (lo, hi)
+        vol_log = _std(*_gather(r, r_before[lo], r_before[hi - 1]), plain_r)
         stats = {
             "window_start": ends - length,
             "window_end": ends,
@@ -232,8 +294,8 @@ def window_stats(obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upt
             "n_nonpositive": (nonpos_before[hi] - nonpos_before[lo]).astype(np.int64),
             "price_first": p[lo],
             "price_last": p[hi - 1],
-            "price_min": np.where(mask, values, np.inf).min(axis=1),
-            "price_max": np.where(mask, values, -np.inf).max(axis=1),
+            "price_min": _segments(np.minimum, p, lo, hi),
+            "price_max": _segments(np.maximum, p, lo, hi),
             "price_mean": mean,
             "vol_log": vol_log,
             "vol_abs": vol_abs,

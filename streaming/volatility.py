@@ -194,11 +194,11 @@ class _Locations:
             if not tick.any():
                 continue
             ids = np.array([self._id(tuple(u.split(_SEP))) for u in uniques], dtype=np.int64)
-            pdf = pdf[tick]
-            obs = np.empty(len(pdf), dtype=OBS)
-            obs["k"] = ids[codes[tick]]
-            obs["t"], obs["rev"], obs["pub"], obs["ing"] = pdf["t_us"], pdf["rev"], pdf["pub_us"], pdf["ing_us"]
-            obs["p"] = pdf["lmp"]
+            rows = slice(None) if tick.all() else tick  # the marker is rare: no copy without it
+            obs = np.empty(int(tick.sum()), dtype=OBS)
+            obs["k"] = ids[codes[rows]]
+            for name, column in (("t", "t_us"), ("rev", "rev"), ("pub", "pub_us"), ("ing", "ing_us"), ("p", "lmp")):
+                obs[name] = pdf[column].to_numpy()[rows]
             chunks.append(obs)
         return np.concatenate(chunks) if chunks else np.empty(0, dtype=OBS)
 
@@ -264,8 +264,9 @@ def _streaming_windows(params: VolatilityParams) -> Any:
         # Windows still to come end after the watermark, so they start after watermark - longest.
         obs = obs[obs["t"] > watermark - longest]
         if len(obs):
-            # Renumber the locations still holding observations.
-            kept, obs["k"] = np.unique(obs["k"], return_inverse=True)
+            # Renumber the locations still holding observations (obs is sorted by location).
+            first = np.concatenate(([True], obs["k"][1:] != obs["k"][:-1]))
+            kept, obs["k"] = obs["k"][first], np.cumsum(first) - 1
             # Ticks before this watermark will be late in the next batch: theirs are final.
             meta = {
                 "names": [locations.names[i] for i in kept],

@@ -61,14 +61,10 @@ def own_names(stack: Any) -> Any:
     import uuid
 
     from gridtape import aws, config
+    from producers import state
 
     own = config.Names(env=f"{stack.names.env}-{uuid.uuid4().hex[:8]}", account=stack.names.account)
     for bucket in (own.raw_bucket, own.curated_bucket):
         aws.client("s3").create_bucket(Bucket=bucket)
-    aws.client("dynamodb").create_table(
-        TableName=own.poller_state_table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    state.create_table(own.poller_state_table)
     return own

@@ -7,29 +7,13 @@ import pytest
 
 from gridtape import contract
 from gridtape.errors import ContractError
+from tests.batch import conftest
 
 T0 = datetime(2024, 11, 3, 6, 0, tzinfo=UTC)
 
 
 def a_tick(**overrides: object) -> dict[str, object]:
-    base = contract.tick(
-        iso="PJM",
-        market="RT5",
-        dataset="lmp",
-        location="WESTERN HUB",
-        location_type="hub",
-        interval_start=T0,
-        interval_end=T0 + timedelta(minutes=5),
-        lmp=-12.5,
-        energy=-10.0,
-        congestion=-2.0,
-        loss=-0.5,
-        published_at=T0 + timedelta(minutes=6),
-        ingested_at=T0 + timedelta(minutes=6, seconds=3),
-        source="https://example.invalid/x",
-    )
-    base.update(overrides)
-    return base
+    return conftest.tick("PJM", "lmp", "WESTERN HUB", T0, -12.5, energy=-10.0, congestion=-2.0, loss=-0.5) | overrides
 
 
 def test_tick_round_trips_and_satisfies_json_schema() -> None:
@@ -66,6 +50,32 @@ def test_unknown_field_is_refused() -> None:
 def test_load_tick_needs_load() -> None:
     with pytest.raises(ContractError, match="load_mw"):
         contract.validate(a_tick(dataset="load", lmp=None))
+
+
+def test_tick_keys_are_in_contract_order_whichever_values_are_given() -> None:
+    load = contract.interval_tick("PJM", "DAM", "load", "PJM RTO", T0, 9e4, published_at=T0, source="x", revision=1)
+    for t in (a_tick(), load):  # a_tick gives lmp and load_mw before the components
+        assert list(t) == list(contract.TICK.names)
+    assert set(contract.Values.__annotations__) == set(contract.VALUE_FIELDS)
+
+
+@pytest.mark.parametrize(("market", "dataset", "value_field"), [("RT5", "lmp", "lmp"), ("RTH", "load", "load_mw")])
+def test_interval_tick_lasts_its_market_and_holds_its_value(market: str, dataset: str, value_field: str) -> None:
+    t = contract.interval_tick("PJM", market, dataset, "PJM RTO", T0, 7.5, published_at=T0, source="x")
+    assert t == contract.validate(t)
+    assert contract.parse_ts(t["interval_end"]) - T0 == timedelta(minutes=contract.MARKET_MINUTES[market])
+    assert t[value_field] == 7.5 and t["ingested_at"] == t["published_at"]
+    assert {f: t[f] for f in contract.VALUE_FIELDS if f != value_field} == dict.fromkeys(
+        set(contract.VALUE_FIELDS) - {value_field}
+    )
+
+
+def test_every_published_record_ends_with_the_same_provenance() -> None:
+    from gridtape import context
+
+    for rc in (contract.TICK, *context.CONTRACTS.values()):
+        assert rc.names[-len(contract.PROVENANCE_FIELDS) :] == contract.PROVENANCE_FIELDS, rc.name
+        assert [rc.field(n).kind for n in contract.PROVENANCE_FIELDS] == ["timestamp", "timestamp", "string", "int"]
 
 
 def test_timestamps_are_utc_with_z_and_millis_only_when_present() -> None:

@@ -21,17 +21,8 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from app.local.feed_leases import SHARD_END, Checkpointer, Lease, LeaseTable, default_worker_id, lease_table
-from feed.processor import (
-    CheckpointError,
-    FeedProcessor,
-    InitializeInput,
-    LeaseLostInput,
-    ProcessRecordsInput,
-    Record,
-    ShardEndedInput,
-    ShutdownRequestedInput,
-    Sink,
-)
+from feed import processor as kcl  # the KCL's messages, which this daemon stands in to send
+from feed.processor import FeedProcessor, Sink
 from feed.records import KINDS, Kind
 from gridtape import config, kinesis
 
@@ -108,7 +99,7 @@ class FeedDriver:
                 after = None if lease.checkpoint in _SENTINELS else lease.checkpoint
                 start = kinesis.LATEST if lease.checkpoint == "LATEST" else kinesis.TRIM_HORIZON
                 processor = self.make_processor(kind, self.sink)
-                processor.initialize(InitializeInput(shard.shard_id, lease.checkpoint))
+                processor.initialize(kcl.InitializeInput(shard.shard_id, lease.checkpoint))
                 self.workers[key] = _Worker(
                     stream,
                     lease,
@@ -139,10 +130,10 @@ class FeedDriver:
             batch = w.reader.get()
             if batch.records:
                 w.checkpointer.delivered = batch.records[-1].sequence_number
-                records = [Record(r.sequence_number, r.partition_key, r.data, r.arrival) for r in batch.records]
+                records = [kcl.Record(r.sequence_number, r.partition_key, r.data, r.arrival) for r in batch.records]
                 try:
-                    w.processor.process_records(ProcessRecordsInput(records, w.checkpointer, batch.millis_behind))
-                except CheckpointError:
+                    w.processor.process_records(kcl.ProcessRecordsInput(records, w.checkpointer, batch.millis_behind))
+                except kcl.CheckpointError:
                     w.checkpointer.refused = True
                 except Exception:
                     # Not checkpointed: drop the worker so the next round re-takes the lease and
@@ -156,7 +147,7 @@ class FeedDriver:
                 delivered += len(records)
             if batch.ended:
                 w.checkpointer.ended = True
-                w.processor.shard_ended(ShardEndedInput(w.checkpointer))
+                w.processor.shard_ended(kcl.ShardEndedInput(w.checkpointer))
                 del self.workers[key]
                 self.finished.add(key)
                 self._shards.pop(w.stream, None)  # its children are new shards
@@ -164,7 +155,7 @@ class FeedDriver:
 
     def _lost(self, key: tuple[str, str], w: _Worker) -> None:
         log.info("feed: lease on %s %s lost", *key)
-        w.processor.lease_lost(LeaseLostInput())
+        w.processor.lease_lost(kcl.LeaseLostInput())
         del self.workers[key]
 
     def run(self, stop: threading.Event) -> None:
@@ -184,7 +175,7 @@ class FeedDriver:
         """Graceful end: each processor checkpoints, then the leases are released for the next worker."""
         for key, w in list(self.workers.items()):
             try:
-                w.processor.shutdown_requested(ShutdownRequestedInput(w.checkpointer))
+                w.processor.shutdown_requested(kcl.ShutdownRequestedInput(w.checkpointer))
                 self.tables[w.stream].release(w.lease)
             except Exception:
                 log.exception("feed: shutdown of %s %s failed", *key)

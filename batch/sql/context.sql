@@ -2,85 +2,17 @@
 -- batch/context.py fills stg_outages / stg_weather_obs / stg_customers_out (the day's raw/context
 -- records, validated, one version per natural key) and stg_context_hours (every hour of each
 -- ISO's operating day), then runs this as ONE transaction. Idempotent: staged versions that lose
--- to the facts are dropped, the rest are MERGEd (latest wins: highest revision, a null revision
--- lowest, then published_at, then ingested_at, as batch/sql/load.sql); the day's enriched rows
+-- to the facts are dropped, the rest are MERGEd (latest wins, as for ticks: batch/sql/upsert.sql,
+-- with the columns of gridtape/context.py's contracts); the day's enriched rows
 -- are deleted and rebuilt from the facts, so running the day twice gives the same tables.
 -- Parameters: :trade_date.
 
-DELETE FROM stg_outages USING outages
-WHERE outages.iso = stg_outages.iso AND outages.area = stg_outages.area AND outages.fuel = stg_outages.fuel
-    AND outages.kind = stg_outages.kind AND outages.interval_start = stg_outages.interval_start
-    AND (
-        COALESCE(outages.revision, -1) > COALESCE(stg_outages.revision, -1)
-        OR (COALESCE(outages.revision, -1) = COALESCE(stg_outages.revision, -1)
-            AND (outages.published_at > stg_outages.published_at
-                OR (outages.published_at = stg_outages.published_at AND outages.ingested_at > stg_outages.ingested_at)))
-    );
+-- Latest wins, then MERGE (batch/sql/upsert.sql, for each fact).
+{outages.upsert}
 
-DELETE FROM stg_weather_obs USING weather_obs
-WHERE weather_obs.station = stg_weather_obs.station AND weather_obs.observed_at = stg_weather_obs.observed_at
-    AND (
-        COALESCE(weather_obs.revision, -1) > COALESCE(stg_weather_obs.revision, -1)
-        OR (COALESCE(weather_obs.revision, -1) = COALESCE(stg_weather_obs.revision, -1)
-            AND (weather_obs.published_at > stg_weather_obs.published_at
-                OR (weather_obs.published_at = stg_weather_obs.published_at
-                    AND weather_obs.ingested_at > stg_weather_obs.ingested_at)))
-    );
+{weather_obs.upsert}
 
-DELETE FROM stg_customers_out USING customers_out
-WHERE customers_out.provider = stg_customers_out.provider AND customers_out.fips = stg_customers_out.fips
-    AND customers_out.interval_start = stg_customers_out.interval_start
-    AND (
-        COALESCE(customers_out.revision, -1) > COALESCE(stg_customers_out.revision, -1)
-        OR (COALESCE(customers_out.revision, -1) = COALESCE(stg_customers_out.revision, -1)
-            AND (customers_out.published_at > stg_customers_out.published_at
-                OR (customers_out.published_at = stg_customers_out.published_at
-                    AND customers_out.ingested_at > stg_customers_out.ingested_at)))
-    );
-
-MERGE INTO outages
-USING stg_outages AS s
-ON outages.iso = s.iso AND outages.area = s.area AND outages.fuel = s.fuel AND outages.kind = s.kind
-    AND outages.interval_start = s.interval_start
-WHEN MATCHED THEN UPDATE SET
-    area_type = s.area_type, interval_end = s.interval_end, outage_mw = s.outage_mw,
-    published_at = s.published_at, ingested_at = s.ingested_at, source = s.source, revision = s.revision
-WHEN NOT MATCHED THEN INSERT (
-    iso, area, area_type, fuel, kind, interval_start, interval_end, outage_mw,
-    published_at, ingested_at, source, revision
-) VALUES (
-    s.iso, s.area, s.area_type, s.fuel, s.kind, s.interval_start, s.interval_end, s.outage_mw,
-    s.published_at, s.ingested_at, s.source, s.revision
-);
-
-MERGE INTO weather_obs
-USING stg_weather_obs AS s
-ON weather_obs.station = s.station AND weather_obs.observed_at = s.observed_at
-WHEN MATCHED THEN UPDATE SET
-    temperature_c = s.temperature_c, dew_point_c = s.dew_point_c, wind_mps = s.wind_mps,
-    published_at = s.published_at, ingested_at = s.ingested_at, source = s.source, revision = s.revision
-WHEN NOT MATCHED THEN INSERT (
-    station, observed_at, temperature_c, dew_point_c, wind_mps, published_at, ingested_at, source, revision
-) VALUES (
-    s.station, s.observed_at, s.temperature_c, s.dew_point_c, s.wind_mps,
-    s.published_at, s.ingested_at, s.source, s.revision
-);
-
-MERGE INTO customers_out
-USING stg_customers_out AS s
-ON customers_out.provider = s.provider AND customers_out.fips = s.fips
-    AND customers_out.interval_start = s.interval_start
-WHEN MATCHED THEN UPDATE SET
-    county = s.county, state = s.state, iso = s.iso, zone = s.zone, interval_end = s.interval_end,
-    customers_out = s.customers_out, published_at = s.published_at, ingested_at = s.ingested_at,
-    source = s.source, revision = s.revision
-WHEN NOT MATCHED THEN INSERT (
-    provider, fips, county, state, iso, zone, interval_start, interval_end, customers_out,
-    published_at, ingested_at, source, revision
-) VALUES (
-    s.provider, s.fips, s.county, s.state, s.iso, s.zone, s.interval_start, s.interval_end,
-    s.customers_out, s.published_at, s.ingested_at, s.source, s.revision
-);
+{customers_out.upsert}
 
 DELETE FROM enriched_prices
 WHERE trade_date = CAST(:trade_date AS DATE)

@@ -8,84 +8,33 @@
 --    -> DISTKEY (interval_start): both sides of that self-join live on the same slice, and
 --    5-minute intervals spread evenly (288 distinct values a day, no skew).
 --  * dimensions are small -> DISTSTYLE ALL (a copy on every node, joins never redistribute).
+--
+-- Tables that hold a record contract's records (gridtape/contract.py, gridtape/context.py) take
+-- their columns from it: {<table>.definitions} is filled by batch/contract_sql.py before the
+-- file is parsed, one column per contract field (type from its kind, NOT NULL unless it is
+-- nullable; a string's width from WIDTHS there), then PRIMARY KEY (its natural key).
 
+-- Every tick field, then trade_date, no key.
 CREATE TABLE IF NOT EXISTS stg_ticks (
     -- Column order = the curated Parquet column order (COPY ... PARQUET maps by position).
-    iso            VARCHAR(8)       NOT NULL,
-    market         VARCHAR(8)       NOT NULL,
-    dataset        VARCHAR(8)       NOT NULL,
-    location       VARCHAR(128)     NOT NULL,
-    location_type  VARCHAR(16)      NOT NULL,
-    interval_start TIMESTAMP        NOT NULL,
-    interval_end   TIMESTAMP        NOT NULL,
-    lmp            DOUBLE PRECISION,
-    energy         DOUBLE PRECISION,
-    congestion     DOUBLE PRECISION,
-    loss           DOUBLE PRECISION,
-    load_mw        DOUBLE PRECISION,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT,
-    trade_date     DATE             NOT NULL
+    {stg_ticks.definitions}
 ) DISTSTYLE EVEN;
 
+-- The facts of one dataset each: the tick's fields less dataset and the other dataset's
+-- measures, trade_date after interval_end, the measure (lmp, load_mw) required; key: the
+-- tick's natural key less dataset.
 CREATE TABLE IF NOT EXISTS prices (
-    iso            VARCHAR(8)       NOT NULL,
-    market         VARCHAR(8)       NOT NULL,
-    location       VARCHAR(128)     NOT NULL,
-    location_type  VARCHAR(16)      NOT NULL,
-    interval_start TIMESTAMP        NOT NULL,
-    interval_end   TIMESTAMP        NOT NULL,
-    trade_date     DATE             NOT NULL,
-    lmp            DOUBLE PRECISION NOT NULL,
-    energy         DOUBLE PRECISION,
-    congestion     DOUBLE PRECISION,
-    loss           DOUBLE PRECISION,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT,
-    PRIMARY KEY (iso, market, location, interval_start)
+    {prices.definitions}
 ) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, location);
 
 CREATE TABLE IF NOT EXISTS load_mw (
-    iso            VARCHAR(8)       NOT NULL,
-    market         VARCHAR(8)       NOT NULL,
-    location       VARCHAR(128)     NOT NULL,
-    location_type  VARCHAR(16)      NOT NULL,
-    interval_start TIMESTAMP        NOT NULL,
-    interval_end   TIMESTAMP        NOT NULL,
-    trade_date     DATE             NOT NULL,
-    load_mw        DOUBLE PRECISION NOT NULL,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT,
-    PRIMARY KEY (iso, market, location, interval_start)
+    {load_mw.definitions}
 ) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, location);
 
 -- Rolling volatility from the streaming job (gridtape.contract.VOLATILITY), same keys idea:
 -- queries are "a location's volatility over time".
 CREATE TABLE IF NOT EXISTS volatility (
-    iso            VARCHAR(8)       NOT NULL,
-    market         VARCHAR(8)       NOT NULL,
-    location       VARCHAR(128)     NOT NULL,
-    window_start   TIMESTAMP        NOT NULL,
-    window_end     TIMESTAMP        NOT NULL,
-    window_minutes BIGINT           NOT NULL,
-    slide_minutes  BIGINT           NOT NULL,
-    n              BIGINT           NOT NULL,
-    n_nonpositive  BIGINT           NOT NULL,
-    price_first    DOUBLE PRECISION NOT NULL,
-    price_last     DOUBLE PRECISION NOT NULL,
-    price_min      DOUBLE PRECISION NOT NULL,
-    price_max      DOUBLE PRECISION NOT NULL,
-    price_mean     DOUBLE PRECISION NOT NULL,
-    vol_log        DOUBLE PRECISION,
-    vol_abs        DOUBLE PRECISION,
-    computed_at    TIMESTAMP        NOT NULL,
-    PRIMARY KEY (iso, market, location, window_start, window_end)
+    {volatility.definitions}
 ) DISTKEY (location) COMPOUND SORTKEY (window_end, iso, location);
 
 -- Location dimension: every priced or loaded location seen, with its type.
@@ -232,49 +181,15 @@ CREATE TABLE IF NOT EXISTS enriched_prices (
 -- by time first: SORTKEY on the time column; small tables, so they live on every slice's
 -- neighbour by time (DISTKEY on the time column, as the prices they sit beside).
 CREATE TABLE IF NOT EXISTS outages (
-    iso            VARCHAR(8)       NOT NULL,
-    area           VARCHAR(128)     NOT NULL,
-    area_type      VARCHAR(8)       NOT NULL,
-    fuel           VARCHAR(64)      NOT NULL,
-    kind           VARCHAR(16)      NOT NULL,
-    interval_start TIMESTAMP        NOT NULL,
-    interval_end   TIMESTAMP        NOT NULL,
-    outage_mw      DOUBLE PRECISION NOT NULL,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT,
-    PRIMARY KEY (iso, area, fuel, kind, interval_start)
+    {outages.definitions}
 ) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, area);
 
 CREATE TABLE IF NOT EXISTS weather_obs (
-    station        VARCHAR(8)       NOT NULL,
-    observed_at    TIMESTAMP        NOT NULL,
-    temperature_c  DOUBLE PRECISION,
-    dew_point_c    DOUBLE PRECISION,
-    wind_mps       DOUBLE PRECISION,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT,
-    PRIMARY KEY (station, observed_at)
+    {weather_obs.definitions}
 ) DISTKEY (observed_at) COMPOUND SORTKEY (observed_at, station);
 
 CREATE TABLE IF NOT EXISTS customers_out (
-    provider       VARCHAR(16)      NOT NULL,
-    fips           VARCHAR(5)       NOT NULL,
-    county         VARCHAR(128)     NOT NULL,
-    state          VARCHAR(64)      NOT NULL,
-    iso            VARCHAR(8),
-    zone           VARCHAR(128),
-    interval_start TIMESTAMP        NOT NULL,
-    interval_end   TIMESTAMP        NOT NULL,
-    customers_out  BIGINT           NOT NULL,
-    published_at   TIMESTAMP        NOT NULL,
-    ingested_at    TIMESTAMP        NOT NULL,
-    source         VARCHAR(1024)    NOT NULL,
-    revision       BIGINT,
-    PRIMARY KEY (provider, fips, interval_start)
+    {customers_out.definitions}
 ) DISTKEY (interval_start) COMPOUND SORTKEY (interval_start, iso, zone);
 
 CREATE TABLE IF NOT EXISTS stg_outages (LIKE outages);

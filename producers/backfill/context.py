@@ -18,20 +18,20 @@ Per operating day (the ISO's market clock):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 from gridtape import contract, landing
 from gridtape.contract import RecordContract
 from producers.backfill import objects, plan
 from producers.backfill import run as tick_run
-from producers.backfill.run import DayResult, Progress, Sinks
+from producers.backfill.run import DayResult, Sinks, Walk
 from producers.base import IsoSource
 from producers.http import FetchLayer
 from producers.poller import steps
 
-_PROVENANCE = frozenset({"published_at", "ingested_at", "source", "revision"})
+_PROVENANCE = frozenset(contract.PROVENANCE_FIELDS)
 
 
 def time_field(record_contract: RecordContract) -> str:
@@ -63,21 +63,17 @@ def backfill(
     days: list[date],
     http: FetchLayer,
     sinks: Sinks,
-    *,
-    redo: bool = False,
-    progress: Progress | None = None,
-    at_day: Callable[[date], None] | None = None,
+    **walk: Unpack[Walk],
 ) -> list[DayResult]:
-    """Backfill `days` of one ISO's context `kind`; never raises for one day's problem."""
+    """Backfill `days` of one ISO's context `kind`, walked as `walk` says; never raises for one
+    day's problem."""
     return tick_run.each_day(
         source.iso,
         kind,
         days,
         sinks,
         lambda day, r: _one_day(source, kind, day, http, sinks, r),
-        redo=redo,
-        progress=progress,
-        at_day=at_day,
+        **walk,
     )
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from gridtape import config, contract
 from gridtape.errors import SourceError
@@ -79,6 +79,16 @@ class Progress(Protocol):
     def finish(self) -> None: ...
 
 
+class Walk(TypedDict, total=False):
+    """How a day-by-day backfill (ticks, context) walks its days: `redo` the days whose cursor
+    says done (else they are skipped), report to `progress`, run `at_day(day)` before each day is
+    fetched (a replay sets its clock there)."""
+
+    redo: bool
+    progress: Progress | None
+    at_day: Callable[[date], None] | None
+
+
 class _Quiet:
     def start(self, iso: str, feed: str, total: int, already: int) -> None:
         pass
@@ -117,15 +127,12 @@ def backfill(
     http: FetchLayer,
     sinks: Sinks,
     *,
-    redo: bool = False,
-    progress: Progress | None = None,
-    at_day: Callable[[date], None] | None = None,
     wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
+    **walk: Unpack[Walk],
 ) -> list[DayResult]:
-    """Backfill `days` of one ISO's feed; days whose cursor says done are skipped unless `redo`.
-    `at_day(day)` runs before each day is fetched (a replay sets its clock there). Never raises
-    for one day's problem (see DayResult); AWS errors (the sinks) do raise."""
+    """Backfill `days` of one ISO's feed, walked as `walk` says. Never raises for one day's
+    problem (see DayResult); AWS errors (the sinks) do raise."""
     iso = source.iso
     if feed not in source.archives:
         why = f"{iso} keeps no archive gridtape reads for {feed} (it reads: {', '.join(sorted(source.archives)) or 'none'})"
@@ -136,9 +143,7 @@ def backfill(
         days,
         sinks,
         lambda day, r: _one_day(source, feed, day, http, sinks, r, wall_clock(), sleep),
-        redo=redo,
-        progress=progress,
-        at_day=at_day,
+        **walk,
     )
 
 
@@ -148,16 +153,14 @@ def each_day(
     days: list[date],
     sinks: Sinks,
     one_day: Callable[[date, DayResult], None],
-    *,
-    redo: bool,
-    progress: Progress | None,
-    at_day: Callable[[date], None] | None,
+    **walk: Unpack[Walk],
 ) -> list[DayResult]:
     """The loop of every day-by-day backfill (ticks, context): `one_day(day, result)` for each day
     whose cursor is not done (every day with `redo`), after `at_day(day)`; the others are
     already_done. Results sorted by day."""
-    progress = progress or _Quiet()
-    done = set() if redo else sinks.cursors.done(iso, feed, days)
+    progress = walk.get("progress") or _Quiet()
+    at_day = walk.get("at_day")
+    done = set() if walk.get("redo") else sinks.cursors.done(iso, feed, days)
     results = [DayResult(iso, feed, d.isoformat(), "already_done") for d in days if d in done]
     progress.start(iso, feed, len(days) - len(done), len(done))
     try:

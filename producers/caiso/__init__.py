@@ -66,11 +66,7 @@ ZONE_LOOKBACK = timedelta(hours=24)  # TAC-area actuals: what each load poll ask
 
 
 def location_type(node: str) -> str:
-    if node.startswith("TH_"):
-        return "hub"
-    if node.startswith("DLAP_"):
-        return "zone"
-    return "node"
+    return formats.location_type(node, hub="TH_", zone="DLAP_")
 
 
 class CaisoSource(IsoSource):
@@ -164,6 +160,21 @@ class CaisoSource(IsoSource):
 
     def _read_dam(self, item: Any, response: Response) -> dict[str, Any] | None:
         return self._price(item, response, "dam", 60)
+
+    def _ticks_lmp(self, response: Response, context: Any) -> list[dict[str, Any]] | None:
+        return self._price_ticks(response, "PRC_INTVL_LMP", "lmp", 5)
+
+    def _ticks_dam(self, response: Response, context: Any) -> list[dict[str, Any]] | None:
+        return self._price_ticks(response, "PRC_LMP", "dam", 60)
+
+    def _price_ticks(self, response: Response, query: str, feed: str, minutes: int) -> list[dict[str, Any]] | None:
+        """The price groups by column (oasis.price_table): None when a row is odd."""
+        found = oasis.price_table(response, query, minutes)
+        if found is None:
+            return None
+        nodes, starts, values = found
+        kinds = [location_type(node) for node in nodes]
+        return self.ticks(response, feed, locations=nodes, location_types=kinds, starts=starts, values=values)
 
     def _price(self, item: Any, response: Response, feed: str, minutes: int) -> dict[str, Any]:
         node, start, parts = oasis.price_parts(item, minutes)

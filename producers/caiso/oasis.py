@@ -13,15 +13,18 @@ Pacific OPR_DT (and, for 5-minute rows, OPR_INTERVAL) must name the same interva
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from gridtape import isos
 from gridtape.timeutil import with_offset
 from producers import formats
-from producers.base import Request, Response
+from producers.base import Request, Response, Values
 from producers.formats import FormatError
 
 ZONE = isos.get("CAISO").tz
@@ -42,6 +45,7 @@ VALUE_COLUMNS = ("VALUE", "MW")
 # queryname -> (market_run_id, version, interval minutes)
 REPORTS = {"PRC_INTVL_LMP": ("RTM", "3", 5), "PRC_LMP": ("DAM", "12", 60), "SLD_FCST": ("ACTUAL", "1", 60)}
 OPR = "_operating interval"  # a row group's (OPR_DT, OPR_HR, OPR_INTERVAL) stamps
+OPR_COLUMNS = ("OPR_DT", "OPR_HR", "OPR_INTERVAL")
 _XML_FIELD = re.compile(r"<(?:\w+:)?(ERR_CODE|ERR_DESC)>([^<]*)<")
 
 
@@ -59,6 +63,7 @@ def request(query: str, start: datetime, end: datetime, nodes: tuple[str, ...] |
     return Request(URL, params)
 
 
+@lru_cache(maxsize=64)
 def midnight(day: date) -> datetime:
     """Pacific midnight starting operating day `day`, in UTC."""
     return datetime(day.year, day.month, day.day, tzinfo=ZONE).astimezone(UTC)
@@ -114,6 +119,59 @@ def price_groups(response: Response, query: str) -> list[tuple[tuple[str, str, s
                 stamp = (row["OPR_DT"], row.get("OPR_HR", ""), row.get("OPR_INTERVAL", ""))
                 group.setdefault(OPR, set()).add(stamp)
     return list(groups.items())
+
+
+def price_table(response: Response, query: str, minutes: int) -> tuple[list[str], list[datetime], list[Values]] | None:
+    """price_groups and price_parts by column: (node, interval start, prices) of every group,
+    in the same order, or None when a row is odd (another market or LMP_TYPE, a repeated or
+    missing component, a bad time, number or operating interval): the row path then says
+    which and why."""
+    market = REPORTS[query][0]
+    groups: list[tuple[str, str, str]] = []  # (node, start, end) of each row
+    kinds: list[str] = []
+    texts: list[str] = []
+    stamps: set[tuple[str, str, str, str]] = set()  # (start, OPR_DT, OPR_HR, OPR_INTERVAL)
+    for _, rows in csv_members(response):
+        header = [h.strip() for h in rows[0]]
+        value_col = next((c for c in VALUE_COLUMNS if c in header), VALUE_COLUMNS[0])
+        optional = tuple(c for c in ("MARKET_RUN_ID", *OPR_COLUMNS) if c in header)
+        cells = formats.columns(header, rows[1:], (*PRICE_COLUMNS, value_col, *optional))
+        if not {market, ""}.issuperset(cells.get("MARKET_RUN_ID", ())):
+            return None
+        starts = cells["INTERVALSTARTTIME_GMT"]
+        groups += zip(cells["NODE"], starts, cells["INTERVALENDTIME_GMT"], strict=True)
+        kinds += cells["LMP_TYPE"]
+        texts += cells[value_col]
+        if "OPR_DT" in cells:
+            blank = [""] * len(starts)
+            stamps.update(zip(starts, *(cells.get(c, blank) for c in OPR_COLUMNS), strict=True))
+    if not COMPONENTS.keys() >= set(kinds):
+        return None
+    try:
+        numbers = list(map(float, texts))
+        times = {text: gmt(text) for text in {g[1] for g in groups} | {g[2] for g in groups}}
+        for start, *stamp in stamps:
+            if stamp[0]:  # rows without an OPR_DT carry no stamp
+                check_operating_interval(times[start], minutes, {(stamp[0], stamp[1], stamp[2])}, start)
+    except ValueError:
+        return None
+    length = timedelta(minutes=minutes)
+    values = dict(zip(zip(groups, kinds, strict=True), numbers, strict=True))
+    if (
+        len(values) < len(groups)  # a component twice for one node and interval
+        or not all(map(math.isfinite, numbers))
+        or any(times[end] - times[start] != length for _, start, end in set(groups))
+    ):
+        return None
+    order = list(dict.fromkeys(groups))
+    parts = {kind: list(map(values.get, zip(order, repeat(kind)))) for kind in ("LMP", "MCE", "MCC", "MCL")}
+    if any(None in found for found in parts.values()):
+        return None
+    prices = [
+        Values(lmp=lmp, energy=energy, congestion=congestion, loss=loss)
+        for lmp, energy, congestion, loss in zip(parts["LMP"], parts["MCE"], parts["MCC"], parts["MCL"], strict=True)
+    ]
+    return [g[0] for g in order], [times[g[1]] for g in order], prices
 
 
 def price_parts(

@@ -106,7 +106,7 @@ def next_page(doc: Any) -> str | None:
 
 
 class NwsSource(IsoSource):
-    """The weather of one ISO's zones (subclasses below set `iso`)."""
+    """The weather of one ISO's zones (the classes below, one per ISO, set `iso`)."""
 
     archives: ClassVar[frozenset[str]] = frozenset({FEED})
     # A station that sent nothing in the window (down, or not reporting yet) is no format change.
@@ -253,33 +253,24 @@ def _quantity(props: dict[str, Any], name: str, units: dict[str, float]) -> floa
     return formats.number(value, name) * units[unit]
 
 
-class NwsCaiso(NwsSource):
-    iso = "CAISO"
+def _for(code: str) -> type[NwsSource]:
+    """NwsSource for one ISO (a source's ISO is a class attribute), named as if written at
+    module level: the registry's "module:Class" finds it by that name."""
+
+    class Nws(NwsSource):
+        iso: ClassVar[str] = code
+
+    Nws.__name__ = Nws.__qualname__ = f"Nws{code.title()}"
+    return Nws
 
 
-class NwsErcot(NwsSource):
-    iso = "ERCOT"
-
-
-class NwsIsone(NwsSource):
-    iso = "ISONE"
-
-
-class NwsMiso(NwsSource):
-    iso = "MISO"
-
-
-class NwsNyiso(NwsSource):
-    iso = "NYISO"
-
-
-class NwsPjm(NwsSource):
-    iso = "PJM"
-
-
-class NwsSpp(NwsSource):
-    iso = "SPP"
-
+NwsCaiso = _for("CAISO")
+NwsErcot = _for("ERCOT")
+NwsIsone = _for("ISONE")
+NwsMiso = _for("MISO")
+NwsNyiso = _for("NYISO")
+NwsPjm = _for("PJM")
+NwsSpp = _for("SPP")
 
 SOURCES: Final[dict[str, type[NwsSource]]] = {
     c.iso: c for c in (NwsCaiso, NwsErcot, NwsIsone, NwsMiso, NwsNyiso, NwsPjm, NwsSpp)

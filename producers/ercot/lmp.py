@@ -75,11 +75,7 @@ class Document:
 
 
 def location_type(name: str) -> str:
-    if name.startswith("HB_"):
-        return "hub"
-    if name.startswith("LZ_"):
-        return "zone"
-    return "node"
+    return formats.location_type(name, hub="HB_", zone="LZ_")
 
 
 # -- fetch ------------------------------------------------------------------------------------

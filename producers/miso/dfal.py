@@ -20,8 +20,8 @@ from typing import Any
 
 from producers import formats
 from producers.formats import FormatError
+from producers.miso.reports import REPORTS
 
-REPORTS = "https://docs.misoenergy.org/marketreports"
 SHEET = "Sheet1"
 DAY_COLUMN, HOUR_COLUMN = "Market Day", "HourEnding"
 FORECAST, ACTUAL = " MTLF (MWh)", " ActualLoad (MWh)"

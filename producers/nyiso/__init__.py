@@ -54,7 +54,9 @@ published_at: the response's Last-Modified when sent, else the fetch time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
@@ -65,10 +67,13 @@ from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
 from producers.formats import FormatError
 from producers.nyiso.files import (
+    CONGESTION,
     DAY_FILES_KEPT,
     FILES,
+    LBMP,
     LMP_COLUMNS,
     LMP_CURRENT_URL,
+    LOSSES,
     PAL_COLUMNS,
     TS,
     ZONE,
@@ -81,8 +86,10 @@ from producers.nyiso.files import (
     on_grid,
     operating_day,
     pal_day_url,
+    price_values,
     prices,
     records,
+    table,
     to_utc,
     wall,
 )
@@ -202,47 +209,92 @@ class NyisoSource(IsoSource):
                     cutoff = end if cutoff is None else max(cutoff, end)
         return cutoff
 
-    def _priced_rows(self, resp: Response, minutes: int, *, nodes: bool = False) -> list[Row]:
-        """(row, UTC wall time of its stamp) for the rows on the feed's grid; the repeated
-        fall-back hour's stamps come twice per location, in file order (EDT, then EST)."""
-        out: list[Row] = []
-        seen: dict[tuple[str, datetime], int] = {}
+    def _stamped(self, resp: Response, *, nodes: bool = False) -> Iterator[Row]:
+        """(row, its wall-clock stamp or why it has none) for every row of a price file."""
         for n, row in enumerate(records(resp, LMP_COLUMNS), start=2):
             name = row["Name"]
             if not nodes and name not in self.zones and name not in PROXIES:
                 # The zonal file has a fixed roster; a new name is a format change to look at.
                 raise FormatError(f"row {n}: unknown zone or proxy bus {name!r}", resp.url)
             try:
-                stamp = wall(row[TS])
+                stamp: datetime | str = wall(row[TS])
             except ValueError:
-                out.append((row, f"bad {TS} {row[TS]!r}"))
-                continue
-            if not on_grid(stamp, minutes):
-                continue  # an RTD-CAM corrective run
-            occurrence = seen.get((name, stamp), 0)
-            seen[(name, stamp)] = occurrence + 1
-            out.append((row, to_utc(stamp, repeated=occurrence > 0)))
+                stamp = f"bad {TS} {row[TS]!r}"
+            yield row, stamp
+
+    def _priced_rows(self, resp: Response, minutes: int, *, nodes: bool = False) -> list[Row]:
+        """(row, UTC wall time of its stamp) for the rows on the feed's grid; the repeated
+        fall-back hour's stamps come twice per location, in file order (EDT, then EST)."""
+        out: list[Row] = []
+        seen: dict[tuple[str, datetime], int] = {}
+        for row, stamp in self._stamped(resp, nodes=nodes):
+            if not isinstance(stamp, datetime):
+                out.append((row, stamp))
+            elif on_grid(stamp, minutes):  # off the grid: an RTD-CAM corrective run
+                occurrence = seen.get((row["Name"], stamp), 0)
+                seen[(row["Name"], stamp)] = occurrence + 1
+                out.append((row, to_utc(stamp, repeated=occurrence > 0)))
         return out
+
+    def _priced_ticks(
+        self, resp: Response, dataset: str, minutes: int, *, cutoff: datetime | None = None, nodes: bool = False
+    ) -> list[dict[str, Any]] | None:
+        """_priced_rows and _read_<dataset> by column: the same ticks, or None when a row is odd
+        (a bad stamp or number, a name off the roster): the row path then says which and why."""
+        cells = table(resp, LMP_COLUMNS)
+        names, texts = cells["Name"], cells[TS]
+        zones = self.zones
+        if not nodes and not zones.union(PROXIES).issuperset(names):
+            return None
+        try:
+            walls = {text: wall(text) for text in set(texts)}
+            lbmp, loss, mcc = (list(map(float, cells[c])) for c in (LBMP, LOSSES, CONGESTION))
+        except ValueError:
+            return None
+        if not all(map(math.isfinite, itertools.chain(lbmp, loss, mcc))):
+            return None
+        on = {text for text, stamp in walls.items() if on_grid(stamp, minutes)}
+        keep = [n for n, text in enumerate(texts) if text in on]
+        where = [names[n] for n in keep]
+        stamps = [walls[texts[n]] for n in keep]
+        repeated = [False] * len(keep)
+        if len(set(zip(where, stamps, strict=True))) < len(keep):  # the fall-back day: a stamp's second reading
+            seen: set[tuple[str, datetime]] = set()
+            for n, key in enumerate(zip(where, stamps, strict=True)):
+                repeated[n] = key in seen
+                seen.add(key)
+        readings = set(zip(stamps, repeated, strict=True))
+        utc = {key: t for key in readings if isinstance(t := to_utc(key[0], repeated=key[1]), datetime)}
+        if len(utc) < len(readings):  # a stamp in the skipped spring hour
+            return None
+        times = [utc[key] for key in zip(stamps, repeated, strict=True)]
+        if cutoff is not None:  # today's later rows are RTC advisories (prepare)
+            early = [n for n, t in enumerate(times) if t <= cutoff]
+            keep, where, times = [keep[n] for n in early], [where[n] for n in early], [times[n] for n in early]
+        kinds = ["node"] * len(where) if nodes else ["zone" if name in zones else "interface" for name in where]
+        values = [price_values(lbmp[n], loss[n], mcc[n]) for n in keep]
+        if dataset == "lmp":  # LBMP stamps mark the interval END, damlbmp's its BEGINNING
+            return self.ticks(resp, dataset, locations=where, location_types=kinds, ends=times, values=values)
+        return self.ticks(resp, dataset, locations=where, location_types=kinds, starts=times, values=values)
 
     def _rows_lmp(self, resp: Response, cutoff: datetime | None) -> list[Row]:
         """(row, UTC interval end): LBMP stamps mark the interval END."""
         if is_current(resp):
             out: list[Row] = []
-            for row in records(resp, LMP_COLUMNS):
-                if row["Name"] not in self.zones and row["Name"] not in PROXIES:
-                    raise FormatError(f"unknown zone or proxy bus {row['Name']!r}", resp.url)
-                try:
-                    stamp = wall(row[TS])
-                except ValueError:
-                    out.append((row, f"bad {TS} {row[TS]!r}"))
-                    continue
-                if on_grid(stamp):
+            for row, stamp in self._stamped(resp):
+                if not isinstance(stamp, datetime):
+                    out.append((row, stamp))
+                elif on_grid(stamp):
                     out.append((row, self._latest_end(stamp, resp.fetched_at)))
         else:
             out = self._priced_rows(resp, 5)
         if cutoff is not None:
             out = [(row, end) for row, end in out if not isinstance(end, datetime) or end <= cutoff]
         return out
+
+    def _ticks_lmp(self, resp: Response, cutoff: datetime | None) -> list[dict[str, Any]] | None:
+        # the one-interval file is a few rows: the row path reads it
+        return None if is_current(resp) else self._priced_ticks(resp, "lmp", 5, cutoff=cutoff)
 
     def _read_lmp(self, item: Row, resp: Response) -> dict[str, Any]:
         row, end = item
@@ -258,6 +310,9 @@ class NyisoSource(IsoSource):
     def _rows_dam(self, resp: Response, context: Any) -> list[Row]:
         """(row, UTC interval start): damlbmp stamps mark the hour BEGINNING."""
         return self._priced_rows(resp, 60, nodes=is_nodal(resp))
+
+    def _ticks_dam(self, resp: Response, context: Any) -> list[dict[str, Any]] | None:
+        return self._priced_ticks(resp, "dam", 60, nodes=is_nodal(resp))
 
     def _read_dam(self, item: Row, resp: Response) -> dict[str, Any]:
         row, start = item
@@ -312,7 +367,10 @@ class NyisoSource(IsoSource):
         the NYISO system total, for each interval where all eleven zones are present."""
         ticks = [t for t in ticks if _on_operating_day(t)]
         if dataset != "load":
-            return sorted(ticks, key=lambda t: urlsplit(t["source"]).path == urlsplit(LMP_CURRENT_URL).path)
+            current = {
+                url: urlsplit(url).path == urlsplit(LMP_CURRENT_URL).path for url in {t["source"] for t in ticks}
+            }
+            return sorted(ticks, key=lambda t: current[t["source"]])
         by_start: dict[str, dict[str, dict[str, Any]]] = {}
         for t in ticks:
             by_start.setdefault(t["interval_start"], {})[t["location"]] = t

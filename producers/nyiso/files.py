@@ -108,12 +108,30 @@ def texts(response: Response) -> list[str]:
 def records(response: Response, columns: tuple[str, ...]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for text in texts(response):
-        if CONGESTION in columns and OLD_CONGESTION in text[:400] and CONGESTION not in text[:400]:
-            text = text.replace(f'"{OLD_CONGESTION}"', f'"{CONGESTION}"', 1)
-        out.extend(formats.csv_records(text, columns))
+        out.extend(formats.csv_records(_renamed(text, columns), columns))
     return out
 
 
+def table(response: Response, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """records() by column: name -> every row's cell (the same rows, the same errors)."""
+    out: dict[str, list[str]] = {name: [] for name in names}
+    for text in texts(response):
+        rows = formats.csv_rows(_renamed(text, names))
+        if not rows:
+            raise FormatError("CSV has no header")
+        for name, cells in formats.columns([h.strip() for h in rows[0]], rows[1:], names).items():
+            out[name].extend(cells)
+    return out
+
+
+def _renamed(text: str, columns: tuple[str, ...]) -> str:
+    """NYISO's older files' congestion header, spelled as the newer ones spell it."""
+    if CONGESTION in columns and OLD_CONGESTION in text[:400] and CONGESTION not in text[:400]:
+        return text.replace(f'"{OLD_CONGESTION}"', f'"{CONGESTION}"', 1)
+    return text
+
+
+@lru_cache(maxsize=4096)  # a day file repeats each stamp once per location
 def wall(text: str) -> datetime:
     """ "MM/DD/YYYY HH:MM:SS" (real-time files) or "MM/DD/YYYY HH:MM" (day-ahead files)."""
     try:
@@ -126,6 +144,7 @@ def on_grid(stamp: datetime, minutes: int = 5) -> bool:
     return stamp.second == 0 and stamp.minute % minutes == 0
 
 
+@lru_cache(maxsize=4096)
 def to_utc(stamp: datetime, *, repeated: bool) -> datetime | str:
     """UTC of a wall time, or the reason it has none (inside the skipped spring hour)."""
     try:
@@ -135,8 +154,14 @@ def to_utc(stamp: datetime, *, repeated: bool) -> datetime | str:
 
 
 def prices(row: dict[str, str]) -> Values:
-    lbmp = formats.number(row[LBMP], LBMP)
-    loss = formats.number(row[LOSSES], LOSSES)
-    mcc = formats.number(row[CONGESTION], CONGESTION)
-    # NYISO's congestion sign is flipped (LBMP = energy + losses - congestion).
+    return price_values(
+        formats.number(row[LBMP], LBMP),
+        formats.number(row[LOSSES], LOSSES),
+        formats.number(row[CONGESTION], CONGESTION),
+    )
+
+
+def price_values(lbmp: float, loss: float, mcc: float) -> Values:
+    """A tick's prices from LBMP, marginal losses and NYISO's marginal congestion (mcc), whose
+    sign is flipped (LBMP = energy + losses - congestion)."""
     return Values(lmp=lbmp, energy=round(lbmp - loss + mcc, 6), congestion=-mcc if mcc else 0.0, loss=loss)

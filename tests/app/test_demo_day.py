@@ -23,7 +23,7 @@ from producers.http import Recordings, ReplayTransport, replay
 from producers.poller import MemoryMetrics, Sinks, poll_replay, steps
 from producers.publish import KinesisPublisher
 from producers.quarantine import Quarantine
-from producers.state import StateStore
+from producers.state import StateStore, create_table
 from tools.recordings.demo_day import DAY, FOLDER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,15 +95,7 @@ def own(batch_stack: config.Names) -> Iterator[config.Names]:
     kinesis.create_stream(StreamName=names.ticks_stream, ShardCount=2)
     kinesis.get_waiter("stream_exists").wait(StreamName=names.ticks_stream, WaiterConfig={"Delay": 0.2})
     for table in (names.poller_state_table, names.poller_state_table + "-fresh"):
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(table, ddb)
     for bucket in (names.raw_bucket, names.curated_bucket):
         s3.create_bucket(Bucket=bucket)
     yield names

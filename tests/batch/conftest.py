@@ -109,29 +109,24 @@ def tick(
     market: str = "RT5",
     published: datetime | None = None,
     ingested: datetime | None = None,
-    location_type: str = "hub",
-    revision: int | None = None,
-    source: str = SOURCE,
+    **kw: Any,
 ) -> dict[str, Any]:
     """A wire tick of the interval beginning at `start` (lmp or load), by default published a
-    minute after it ends: the one tick builder of the tests (the query pack, feed and dashboard
-    tests wrap it with their own clocks)."""
-    end = start + timedelta(minutes=bounds.MARKET_MINUTES[market])
-    published = published or end + timedelta(minutes=1)
-    return contract.tick(
-        revision=revision,
-        iso=iso,
-        market=market,
-        dataset=dataset,
-        location=location,
-        location_type=location_type,
-        interval_start=start,
-        interval_end=end,
-        lmp=value if dataset == "lmp" else None,
-        load_mw=value if dataset == "load" else None,
+    minute after it ends and fetched 20 s later: the one tick builder of the tests (the query
+    pack, feed and dashboard tests wrap it with their own clocks). Other keywords (source,
+    location_type, revision, the LMP's components): contract.interval_tick's."""
+    published = published or start + timedelta(minutes=bounds.MARKET_MINUTES[market] + 1)
+    kw.setdefault("source", SOURCE)
+    return contract.interval_tick(
+        iso,
+        market,
+        dataset,
+        location,
+        start,
+        value,
         published_at=published,
         ingested_at=ingested or published + timedelta(seconds=20),
-        source=source,
+        **kw,
     )
 
 

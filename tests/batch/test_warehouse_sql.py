@@ -13,7 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from batch import warehouse
+from batch import contract_sql, warehouse
 from batch.transforms import CURATED_COLUMNS
 from gridtape import bounds, contract, isos
 from gridtape.contract import TICK, Field
@@ -148,22 +148,75 @@ def test_warehouse_columns_follow_the_contract_and_its_bounds() -> None:
     assert facts["load_mw"] >= set(TICK.names) - {"dataset", "lmp", "energy", "congestion", "loss"}
 
 
-def test_every_load_statement_carries_every_column_of_its_target() -> None:
-    """load.sql's INSERT and MERGE lists name every column of the table they fill, so a new
-    column (revision) cannot be declared and then dropped on the way in."""
+def _primary_key(create: exp.Create) -> list[str]:
+    (key,) = create.find_all(exp.PrimaryKey)
+    return [c.name for c in key.expressions]
+
+
+@pytest.mark.parametrize("name", ["load.sql", "context.sql"])
+def test_every_load_statement_carries_every_column_of_its_target(name: str) -> None:
+    """The INSERT and MERGE lists name every column of the table they fill, so a new column
+    (revision) cannot be declared and then dropped on the way in; each MERGE matches on the
+    table's primary key and takes the staging table the schema declares LIKE it."""
     tables = {t: [c.name for c in cols] for t, cols in warehouse.declared_columns().items()}
-    for stmt in warehouse.statements("load.sql"):
+    creates = {s.this.this.name: s for s in warehouse.statements("schema.sql") if isinstance(s, exp.Create)}
+    merged = []
+    for stmt in warehouse.statements(name):
         if isinstance(stmt, exp.Insert):
             target = stmt.this.this.name
             assert sorted(c.name for c in stmt.this.expressions) == sorted(tables[target]), target
         if isinstance(stmt, exp.Merge):
             target = stmt.this.name
+            merged.append(target)
             whens = stmt.args["whens"].expressions
             update = next(w for w in whens if w.args.get("matched")).args["then"]
             insert = next(w for w in whens if not w.args.get("matched")).args["then"]
             key = {c.name for c in stmt.args["on"].find_all(exp.Column) if c.table == target}
+            assert key == set(_primary_key(creates[target])), target
             assert {e.this.name for e in update.expressions} == set(tables[target]) - key, target
             assert sorted(c.name for c in insert.this.expressions) == sorted(tables[target]), target
+            staging = creates[stmt.args["using"].name]
+            like = [*raw_creates("schema.sql")[staging.this.this.name].find_all(exp.LikeProperty)]
+            assert [p.this.name for p in like] == [target], staging.sql("redshift")
+    assert (
+        merged
+        == {"load.sql": ["prices", "load_mw", "locations"], "context.sql": ["outages", "weather_obs", "customers_out"]}[
+            name
+        ]
+    )
+
+
+def raw_creates(name: str) -> dict[str, exp.Create]:
+    """The CREATE TABLE statements of a SQL file as written (LIKE not expanded)."""
+    return {
+        s.this.this.name: s
+        for s in sqlglot.parse(warehouse.sql_text(name), read="redshift")
+        if isinstance(s, exp.Create) and s.kind == "TABLE"
+    }
+
+
+def test_upsert_drops_the_staged_versions_that_lose_before_merging() -> None:
+    """Each fact's upsert: the DELETE of staged rows the fact row beats, on the same key, then
+    its MERGE; written once (batch/sql/upsert.sql) for every fact of both loads."""
+    for name, facts in (
+        ("load.sql", ("prices", "load_mw")),
+        ("context.sql", ("outages", "weather_obs", "customers_out")),
+    ):
+        stmts = warehouse.statements(name)
+        for fact in facts:
+            shape = contract_sql.SHAPES[fact]
+            (merge,) = [s for s in stmts if isinstance(s, exp.Merge) and s.this.name == fact]
+            (delete,) = [
+                s for s in stmts if isinstance(s, exp.Delete) and [t.name for t in s.args.get("using") or []] == [fact]
+            ]
+            assert stmts.index(delete) < stmts.index(merge) and delete.this.name == shape.staging
+            on = {(c.table, c.name) for c in merge.args["on"].find_all(exp.Column)}
+            where = {(c.table, c.name) for c in delete.args["where"].find_all(exp.Column)}
+            assert on == {(t, k) for t in (fact, shape.staging) for k in shape.key}
+            assert (
+                on | {(t, c) for t in (fact, shape.staging) for c in ("revision", "published_at", "ingested_at")}
+                == where
+            )
 
 
 def test_seeds_are_the_iso_table(tmp_path: Path) -> None:
@@ -267,8 +320,8 @@ def test_like_tables_get_their_parents_columns_and_keys_but_no_primary_key() -> 
     raw = [
         s
         for name in ("schema.sql", "streaming/local.sql")
-        for s in sqlglot.parse(warehouse.sql_text(name), read="redshift")
-        if isinstance(s, exp.Create) and any(isinstance(e, exp.LikeProperty) for e in s.this.expressions)
+        for s in raw_creates(name).values()
+        if any(isinstance(e, exp.LikeProperty) for e in s.this.expressions)
     ]
     assert {s.this.this.name for s in raw} >= {"stg_prices", "stg_load", "stg_locations", "analytics_stream"}
     for s in raw:

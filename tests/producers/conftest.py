@@ -19,6 +19,7 @@ import pytest
 from botocore.config import Config
 
 from gridtape import isos
+from producers import state
 from producers.poller import MemoryMetrics, Sinks
 from producers.publish import KinesisPublisher
 from producers.quarantine import Quarantine
@@ -104,18 +105,7 @@ def clients(url: str) -> dict[str, Any]:
 def create_resources(url: str, stream: str, table: str, bucket: str) -> Resources:
     res = Resources(url=url, stream=stream, table=table, bucket=bucket, **clients(url))
     res.kinesis.create_stream(StreamName=res.stream, ShardCount=2)
-    res.dynamodb.create_table(
-        TableName=res.table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    res.dynamodb.update_time_to_live(
-        TableName=res.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
+    state.create_table(res.table, res.dynamodb)
     res.s3.create_bucket(Bucket=res.bucket)
     return res
 

@@ -191,18 +191,38 @@ def source_error(source: IsoSource, dataset: str, good: Response, body: bytes) -
 
 def malformed_tests(
     source: IsoSource, dataset: str, good: Response, bad_rows: Mapping[str, bytes], bad_bodies: Mapping[str, bytes]
-) -> tuple[Callable[[bytes], None], Callable[[bytes], None]]:
+) -> tuple[Callable[[str, bytes], None], Callable[[str, bytes], None]]:
     """The two tests of one dataset's malformed input, for a module to bind to test_ names:
     `good` with one row broken (each of `bad_rows`) refuses that row alone; `good`'s body
     replaced by each of `bad_bodies` raises SourceError."""
+    return malformed_tests_of(
+        source,
+        {dataset: (dataset, good)},
+        {(dataset, what): body for what, body in bad_rows.items()},
+        {(dataset, what): body for what, body in bad_bodies.items()},
+    )
 
-    @pytest.mark.parametrize("body", list(bad_rows.values()), ids=list(bad_rows))
-    def one_bad_row_is_refused_alone(body: bytes) -> None:
-        assert_row_refused(source, dataset, good, body)
 
-    @pytest.mark.parametrize("body", list(bad_bodies.values()), ids=list(bad_bodies))
-    def bad_body_raises_source_error(body: bytes) -> None:
-        source_error(source, dataset, good, body)
+def malformed_tests_of(
+    source: IsoSource,
+    goods: Mapping[str, tuple[str, Response]],
+    bad_rows: Mapping[tuple[str, str], bytes],
+    bad_bodies: Mapping[tuple[str, str], bytes],
+) -> tuple[Callable[[str, bytes], None], Callable[[str, bytes], None]]:
+    """malformed_tests for several good responses at once: `goods` names each (dataset,
+    response); a bad input is keyed by (that name, what is broken) and made from it."""
+
+    def cases(table: Mapping[tuple[str, str], bytes]) -> Any:
+        ids = [what if len(goods) == 1 else f"{name}: {what}" for name, what in table]
+        return pytest.mark.parametrize(("name", "body"), [(n, b) for (n, _), b in table.items()], ids=ids)
+
+    @cases(bad_rows)
+    def one_bad_row_is_refused_alone(name: str, body: bytes) -> None:
+        assert_row_refused(source, *goods[name], body)
+
+    @cases(bad_bodies)
+    def bad_body_raises_source_error(name: str, body: bytes) -> None:
+        source_error(source, *goods[name], body)
 
     return one_bad_row_is_refused_alone, bad_body_raises_source_error
 

@@ -5,7 +5,6 @@ demo day, live and historical parses agreeing, outlook history files dated by th
 from __future__ import annotations
 
 import dataclasses
-import filecmp
 import json
 import os
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +19,7 @@ from producers import http
 from producers.base import Response
 from producers.caiso import TAC_AREAS, CaisoSource, oasis, outlook
 from tests.producers.iso_contract import RECORDINGS, assert_contiguous, malformed_tests
-from tools.recordings import caiso_history, generate_caiso
+from tools.recordings import generate_caiso
 
 HISTORY = RECORDINGS / "history" / "caiso"
 DAY_TREE = RECORDINGS / "day" / "caiso"
@@ -184,16 +183,7 @@ def test_gridtape_parse_url_reads_the_day_from_the_address(capsys: pytest.Captur
     assert len(dam) == 25 * 7 and {t["market"] for t in dam} == {"DAM"}
 
 
-# -- the committed tree and history_tree -------------------------------------------------------
-def test_committed_history_tree_is_what_the_generator_writes(tmp_path: Path) -> None:
-    caiso_history.write(tmp_path, caiso_history.DAYS)
-    names = sorted(p.name for p in HISTORY.iterdir())
-    assert sorted(p.name for p in tmp_path.iterdir()) == names
-    _, mismatch, errors = filecmp.cmpfiles(tmp_path, HISTORY, names, shallow=False)
-    assert not mismatch and not errors, mismatch
-    assert sum(p.stat().st_size for p in HISTORY.iterdir()) < 1_500_000
-
-
+# -- history_tree (the committed tree: test_recordings.py) ---------------------------------------
 def test_history_tree_answers_every_day_of_a_range(tmp_path: Path) -> None:
     generate_caiso.history_tree(tmp_path, date(2025, 3, 8), date(2025, 3, 10))
     for day, n in ((date(2025, 3, 8), 288), (date(2025, 3, 9), 276), (date(2025, 3, 10), 288)):

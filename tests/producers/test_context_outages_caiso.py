@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -17,20 +16,14 @@ import pytest
 
 from gridtape import context, contract
 from gridtape.errors import SourceError
-from producers import http
 from producers.base import Request, Response
 from producers.context import outages_caiso as caiso
-from tools.recordings import context_outages as tree
+from tests.producers.helpers import replay_outages
 from tools.recordings import context_outages_caiso as gen
-from tools.recordings import synth
 
 AT = datetime(2026, 6, 12, 18, 5, tzinfo=UTC)
 DAY = date(2026, 6, 11)
 SOURCE = caiso.CaisoOutages()
-
-
-def replayed() -> http.FetchLayer:
-    return http.replay(http.Recordings.load(tree.folder("CAISO")), clock=lambda: AT)
 
 
 def report(rows: list[tuple[Any, ...]], day: date = DAY) -> Response:
@@ -55,7 +48,7 @@ def row(kind: str, start: Any, end: Any, mw: Any, n: int = 1) -> tuple[Any, ...]
 
 @pytest.mark.parametrize(("day", "hours"), [(date(2025, 3, 9), 23), (date(2025, 11, 2), 25), (DAY, 24)])
 def test_history_day_has_every_hour_of_the_pacific_day_for_both_kinds(day: date, hours: int) -> None:
-    records = SOURCE.parse_rows("outage", SOURCE.history("outage", day, replayed()), live=False).ticks
+    records = SOURCE.parse_rows("outage", SOURCE.history("outage", day, replay_outages("CAISO", AT)), live=False).ticks
     assert Counter(r["kind"] for r in records) == {"planned": hours, "forced": hours}
     assert {contract.parse_ts(r["interval_start"]).astimezone(SOURCE.facts.tz).date() for r in records} == {day}
     for r in records:
@@ -64,7 +57,7 @@ def test_history_day_has_every_hour_of_the_pacific_day_for_both_kinds(day: date,
 
 
 def test_live_poll_reads_yesterdays_report() -> None:
-    responses = SOURCE.fetch("outage", replayed(), AT)
+    responses = SOURCE.fetch("outage", replay_outages("CAISO", AT), AT)
     assert [r.url for r in responses] == [caiso.url(DAY)]
     assert len(SOURCE.parse("outage", responses)) == 48
 
@@ -141,12 +134,3 @@ def test_a_missing_newest_report_falls_back_to_the_day_before() -> None:
     responses = SOURCE.fetch("outage", Http(), AT)
     assert asked == [caiso.url(DAY), caiso.url(DAY - timedelta(days=1))]
     assert [r.url for r in responses] == [caiso.url(DAY - timedelta(days=1))]
-
-
-def test_the_generator_writes_the_committed_recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GRIDTAPE_RECORDINGS_OUT", str(tmp_path))
-    gen.main()
-    made, committed = tmp_path / "context" / "outages_caiso", synth.RECORDINGS / "context" / "outages_caiso"
-    assert committed != made and sorted(p.name for p in made.iterdir()) == sorted(p.name for p in committed.iterdir())
-    for p in made.iterdir():
-        assert p.read_bytes() == (committed / p.name).read_bytes(), p.name

@@ -9,17 +9,15 @@ import csv
 import io
 from collections import Counter
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from gridtape import context, contract
 from gridtape.errors import SourceError
-from producers import http
 from producers.base import Response
 from producers.context import outages_ercot as ercot
 from producers.ercot.lmp import DOWNLOAD_URL
-from tools.recordings import context_outages as tree
+from tests.producers.helpers import replay_outages
 from tools.recordings import context_outages_ercot as gen
 from tools.recordings import synth
 
@@ -28,12 +26,8 @@ PUBLISHED = datetime(2026, 6, 11, 12, 15, tzinfo=ercot.ZONE)
 SOURCE = ercot.ErcotOutages()
 
 
-def replayed() -> http.FetchLayer:
-    return http.replay(http.Recordings.load(tree.folder("ERCOT")), clock=lambda: AT)
-
-
 def live() -> list[Response]:
-    return SOURCE.fetch("outage", replayed(), AT)
+    return SOURCE.fetch("outage", replay_outages("ERCOT", AT), AT)
 
 
 def with_document(responses: list[Response], body: bytes) -> list[Response]:
@@ -54,7 +48,7 @@ def zipped(table: list[list[str]]) -> bytes:
 
 @pytest.mark.parametrize(("day", "hours"), [(date(2025, 3, 9), 23), (date(2025, 11, 2), 24), (date(2026, 6, 11), 24)])
 def test_history_day_holds_the_hours_of_that_day(day: date, hours: int) -> None:
-    responses = SOURCE.history("outage", day, replayed())
+    responses = SOURCE.history("outage", day, replay_outages("ERCOT", AT))
     assert len(responses) == 4  # the list and the day's three documents
     records = SOURCE.parse_rows("outage", responses, live=False).ticks
     per_key = Counter((r["area"], r["fuel"]) for r in records)
@@ -67,11 +61,12 @@ def test_history_day_holds_the_hours_of_that_day(day: date, hours: int) -> None:
 
 
 def test_spring_day_drops_the_hour_that_does_not_exist_and_fall_day_reads_the_first_pass() -> None:
-    spring = SOURCE.parse("outage", SOURCE.history("outage", date(2025, 3, 9), replayed()))
+    spring = SOURCE.parse("outage", SOURCE.history("outage", date(2025, 3, 9), replay_outages("ERCOT", AT)))
     assert "2025-03-09T08:00:00Z" in {r["interval_start"] for r in spring}  # HE 2 = 01:00-02:00 CST
     assert len({r["interval_start"] for r in spring}) == 23
     fall = {
-        r["interval_start"] for r in SOURCE.parse("outage", SOURCE.history("outage", date(2025, 11, 2), replayed()))
+        r["interval_start"]
+        for r in SOURCE.parse("outage", SOURCE.history("outage", date(2025, 11, 2), replay_outages("ERCOT", AT)))
     }
     assert "2025-11-02T06:00:00Z" in fall and "2025-11-02T07:00:00Z" not in fall  # second 01:00 stays unknown
 
@@ -93,7 +88,7 @@ def test_live_poll_values_are_the_newest_documents_and_the_system_is_the_zone_su
 
 
 def test_the_later_document_of_a_day_wins() -> None:
-    responses = SOURCE.history("outage", date(2026, 6, 11), replayed())
+    responses = SOURCE.history("outage", date(2026, 6, 11), replay_outages("ERCOT", AT))
     records = SOURCE.parse("outage", responses)
     assert {r["published_at"] for r in records} == {"2026-06-11T17:15:00Z"}
 
@@ -136,12 +131,3 @@ def test_the_older_system_only_layout_is_read_as_the_system_area() -> None:
         ]
         == 10001
     )
-
-
-def test_the_generator_writes_the_committed_recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GRIDTAPE_RECORDINGS_OUT", str(tmp_path))
-    gen.main()
-    made, committed = tmp_path / "context" / "outages_ercot", synth.RECORDINGS / "context" / "outages_ercot"
-    assert committed != made and sorted(p.name for p in made.iterdir()) == sorted(p.name for p in committed.iterdir())
-    for p in made.iterdir():
-        assert p.read_bytes() == (committed / p.name).read_bytes(), p.name

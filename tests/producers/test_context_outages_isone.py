@@ -11,25 +11,15 @@ import pytest
 
 from gridtape import context, contract
 from gridtape.errors import SourceError
-from producers import http
 from producers.base import Request, Response
-from producers.context import outages
 from producers.context.outages_isone import URL, IsoneOutages, request
 from producers.isone.files import COOKIE_PAGE
 from producers.transport import full_url
+from tests.producers.helpers import outage_hours, replay_outages
 from tools.recordings import context_outages_isone as gen
 
-TREE = gen.synth.RECORDINGS / "context" / "outages_isone"
 AT = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
 DEMO = date(2026, 6, 11)
-
-
-def replayed() -> http.FetchLayer:
-    return http.replay(http.Recordings.load(TREE), clock=lambda: AT)
-
-
-def hours_of(day: date) -> list[str]:
-    return [contract.format_ts(h) for h in outages.hours(*outages.day_bounds("ISONE", day))]
 
 
 def report(body: bytes, day: date = DEMO) -> Response:
@@ -46,10 +36,10 @@ def report(body: bytes, day: date = DEMO) -> Response:
 )
 def test_history_holds_every_hour_of_the_day(day: date, n: int, kinds: set[str]) -> None:
     source = IsoneOutages()
-    parsed = source.parse_rows("outage", source.history("outage", day, replayed()), live=False)
+    parsed = source.parse_rows("outage", source.history("outage", day, replay_outages("ISONE", AT)), live=False)
     assert not parsed.refused
-    assert len(hours_of(day)) == n and len(parsed.ticks) == n * len(kinds)
-    assert sorted({r["interval_start"] for r in parsed.ticks}) == hours_of(day)
+    assert len(outage_hours("ISONE", day)) == n and len(parsed.ticks) == n * len(kinds)
+    assert sorted({r["interval_start"] for r in parsed.ticks}) == outage_hours("ISONE", day)
     assert {r["kind"] for r in parsed.ticks} == kinds
     planned, forced = gen.outages(day)
     want = {"total": planned + forced, "planned": planned, "forced": forced}
@@ -61,8 +51,8 @@ def test_history_holds_every_hour_of_the_day(day: date, n: int, kinds: set[str])
 
 def test_live_poll_covers_the_demo_day() -> None:
     source = IsoneOutages()
-    records = source.parse("outage", source.fetch("outage", replayed(), AT))
-    assert sorted({r["interval_start"] for r in records}) == hours_of(DEMO)
+    records = source.parse("outage", source.fetch("outage", replay_outages("ISONE", AT), AT))
+    assert sorted({r["interval_start"] for r in records}) == outage_hours("ISONE", DEMO)
     assert records[0]["published_at"] == "2026-06-11T11:30:00Z"  # Last-Modified, 07:30 EDT
 
 

@@ -13,23 +13,14 @@ import pytest
 
 from gridtape import context, contract
 from gridtape.errors import SourceError
-from producers import http
 from producers.base import Request, Response
 from producers.context import outages
 from producers.context.outages_miso import AREAS, KINDS, MisoOutages, url
+from tests.producers.helpers import outage_hours, replay_outages
 from tools.recordings import context_outages_miso as gen
 
-TREE = gen.synth.RECORDINGS / "context" / "outages_miso"
 AT = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
 DEMO = date(2026, 6, 11)
-
-
-def replayed() -> http.FetchLayer:
-    return http.replay(http.Recordings.load(TREE), clock=lambda: AT)
-
-
-def hours_of(day: date) -> list[str]:
-    return [contract.format_ts(h) for h in outages.hours(*outages.day_bounds("MISO", day))]
 
 
 def workbook(report: date = DEMO, edit: dict[str, object] | None = None, sheet: str = "OUTAGE") -> Response:
@@ -48,13 +39,13 @@ def workbook(report: date = DEMO, edit: dict[str, object] | None = None, sheet: 
 @pytest.mark.parametrize("day", [date(2025, 3, 9), date(2025, 11, 2), DEMO])
 def test_history_holds_every_hour_of_the_day_for_every_region_and_kind(day: date) -> None:
     source = MisoOutages()
-    parsed = source.parse_rows("outage", source.history("outage", day, replayed()), live=False)
+    parsed = source.parse_rows("outage", source.history("outage", day, replay_outages("MISO", AT)), live=False)
     assert not parsed.refused
     lo, hi = outages.day_bounds("MISO", day)
     mine = [r for r in parsed.ticks if lo <= contract.parse_ts(r["interval_start"]) < hi]
-    assert len(hours_of(day)) == 24  # EST all year: no 23 / 25-hour day
-    assert hours_of(day)[0] == f"{day}T05:00:00Z"
-    assert sorted({r["interval_start"] for r in mine}) == hours_of(day)
+    assert len(outage_hours("MISO", day)) == 24  # EST all year: no 23 / 25-hour day
+    assert outage_hours("MISO", day)[0] == f"{day}T05:00:00Z"
+    assert sorted({r["interval_start"] for r in mine}) == outage_hours("MISO", day)
     assert {(r["area"], r["kind"]) for r in mine} == {(a, k) for a in AREAS for k in KINDS.values()}
     assert len(mine) == 24 * len(AREAS) * len(KINDS)
     for r in mine:
@@ -74,8 +65,8 @@ def test_known_values_come_from_the_reports_own_day_and_the_forecast() -> None:
 
 def test_live_poll_covers_the_demo_day() -> None:
     source = MisoOutages()
-    records = source.parse("outage", source.fetch("outage", replayed(), AT))
-    assert set(hours_of(DEMO)) <= {r["interval_start"] for r in records}
+    records = source.parse("outage", source.fetch("outage", replay_outages("MISO", AT), AT))
+    assert set(outage_hours("MISO", DEMO)) <= {r["interval_start"] for r in records}
 
 
 @pytest.mark.parametrize("value", ["n/a", -50, 2_000_000])

@@ -16,14 +16,11 @@ from producers import http
 from producers.base import Response
 from producers.context import outages
 from producers.context.outages_nyiso import URL, NyisoOutages
+from tests.producers.helpers import outage_hours
 from tools.recordings import context_outages_nyiso as gen
 
 TREE = gen.synth.RECORDINGS / "context" / "outages_nyiso"
 AT = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
-
-
-def hours_of(day: date) -> list[str]:
-    return [contract.format_ts(h) for h in outages.hours(*outages.day_bounds("NYISO", day))]
 
 
 def csv(*rows: str) -> Response:
@@ -41,8 +38,8 @@ def polled(tree: Path) -> list[list[dict[str, object]]]:
 
 def test_the_demo_day_snapshot_covers_every_hour_of_the_day() -> None:
     (records,) = polled(TREE)
-    demo = [r for r in records if r["interval_start"] in set(hours_of(gen.DEMO))]
-    assert sorted(r["interval_start"] for r in demo) == hours_of(gen.DEMO)
+    demo = [r for r in records if r["interval_start"] in set(outage_hours("NYISO", gen.DEMO))]
+    assert sorted(r["interval_start"] for r in demo) == outage_hours("NYISO", gen.DEMO)
     assert {r["outage_mw"] for r in demo} == {float(gen.level(gen.DEMO))}
     assert len(records) == 24 * 31  # 31 days from the 11th (06-11 .. 07-11), none a DST day
     for r in records:
@@ -55,9 +52,9 @@ def test_the_demo_day_snapshot_covers_every_hour_of_the_day() -> None:
 def test_dst_day_snapshots_hold_23_or_25_eastern_hours(n: int, hours: int) -> None:
     day = gen.DST_DAYS[n]
     records = polled(TREE / "dst")[n]
-    mine = sorted(r["interval_start"] for r in records if r["interval_start"] in set(hours_of(day)))
-    assert len(hours_of(day)) == hours and mine == hours_of(day)
-    assert hours_of(day)[0] == contract.format_ts(outages.day_bounds("NYISO", day)[0])
+    mine = sorted(r["interval_start"] for r in records if r["interval_start"] in set(outage_hours("NYISO", day)))
+    assert len(outage_hours("NYISO", day)) == hours and mine == outage_hours("NYISO", day)
+    assert outage_hours("NYISO", day)[0] == contract.format_ts(outages.day_bounds("NYISO", day)[0])
 
 
 def test_known_values() -> None:
@@ -94,6 +91,6 @@ def test_history_serves_a_day_the_snapshot_holds_and_refuses_a_past_one() -> Non
     lo, hi = outages.day_bounds("NYISO", gen.DEMO)
     assert sorted(
         r["interval_start"] for r in parsed.ticks if lo <= contract.parse_ts(r["interval_start"]) < hi
-    ) == hours_of(gen.DEMO)
+    ) == outage_hours("NYISO", gen.DEMO)
     with pytest.raises(SourceError, match="no row for 2026-06-10: NYISO keeps no archive"):
         source.history("outage", date(2026, 6, 10), layer)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,13 +15,11 @@ import pytest
 
 from gridtape import context, contract
 from gridtape.errors import SourceError
-from producers import http
 from producers.base import Response
 from producers.context import outages_pjm as pjm
 from producers.pjm import MissingApiKey
-from tools.recordings import context_outages as tree
+from tests.producers.helpers import replay_outages
 from tools.recordings import context_outages_pjm as gen
-from tools.recordings import synth
 
 AT = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
 KEY = {"api_key": "test-key"}
@@ -32,10 +29,6 @@ def source() -> pjm.PjmOutages:
     return pjm.PjmOutages(credentials=KEY)
 
 
-def replayed() -> http.FetchLayer:
-    return http.replay(http.Recordings.load(tree.folder("PJM")), clock=lambda: AT)
-
-
 def response(first: date, last: date, body: bytes | None = None) -> Response:
     params, made = gen.envelope(first, last)
     return Response(f"{pjm.URL}?{urlencode(params)}", 200, made if body is None else body, {}, AT)
@@ -43,7 +36,9 @@ def response(first: date, last: date, body: bytes | None = None) -> Response:
 
 @pytest.mark.parametrize(("day", "hours"), [(date(2025, 3, 9), 23), (date(2025, 11, 2), 25), (date(2026, 6, 11), 24)])
 def test_history_day_has_every_hour_of_the_eastern_day(day: date, hours: int) -> None:
-    records = source().parse_rows("outage", source().history("outage", day, replayed()), live=False).ticks
+    records = (
+        source().parse_rows("outage", source().history("outage", day, replay_outages("PJM", AT)), live=False).ticks
+    )
     per_key = Counter((r["area"], r["kind"]) for r in records)
     assert set(per_key.values()) == {hours}
     assert len(per_key) == 3 * 3  # three regions, three kinds
@@ -74,7 +69,7 @@ def test_values_are_the_items_of_the_day_asked_for() -> None:
 
 def test_live_poll_covers_the_demo_day_and_the_later_execution_wins() -> None:
     s = source()
-    records = s.parse_rows("outage", s.fetch("outage", replayed(), AT), live=True).ticks
+    records = s.parse_rows("outage", s.fetch("outage", replay_outages("PJM", AT), AT), live=True).ticks
     day = date(2026, 6, 11)
     mine = [r for r in records if contract.parse_ts(r["interval_start"]).astimezone(pjm.ZONE).date() == day]
     assert len({r["interval_start"] for r in mine}) == 24
@@ -94,7 +89,7 @@ def test_history_asks_for_the_days_execution_only() -> None:
 
 def test_without_a_key_pjm_is_skipped() -> None:
     with pytest.raises(MissingApiKey):
-        pjm.PjmOutages().history("outage", date(2026, 6, 11), replayed())
+        pjm.PjmOutages().history("outage", date(2026, 6, 11), replay_outages("PJM", AT))
 
 
 def _items(day: date) -> dict[str, Any]:
@@ -141,12 +136,3 @@ def test_a_response_without_the_execution_filter_is_refused() -> None:
     _, body = gen.envelope(day, day)
     with pytest.raises(SourceError, match=pjm.FILTER):
         source().parse("outage", [Response(pjm.URL, 200, body, {}, AT)])
-
-
-def test_the_generator_writes_the_committed_recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GRIDTAPE_RECORDINGS_OUT", str(tmp_path))
-    gen.main()
-    made, committed = tmp_path / "context" / "outages_pjm", synth.RECORDINGS / "context" / "outages_pjm"
-    assert committed != made and sorted(p.name for p in made.iterdir()) == sorted(p.name for p in committed.iterdir())
-    for p in made.iterdir():
-        assert p.read_bytes() == (committed / p.name).read_bytes(), p.name

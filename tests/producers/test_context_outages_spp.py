@@ -10,20 +10,15 @@ import pytest
 
 from gridtape import context, contract
 from gridtape.errors import SourceError
-from producers import http
 from producers.base import Request, Response
 from producers.context import outages
 from producers.context.outages_spp import FUELS, URL, SppOutages, report_path
 from producers.transport import full_url
+from tests.producers.helpers import outage_hours, replay_outages
 from tools.recordings import context_outages_spp as gen
 
-TREE = gen.synth.RECORDINGS / "context" / "outages_spp"
 AT = datetime(2026, 6, 11, 18, 5, tzinfo=UTC)
 HEADER = "Market Hour, Outaged MW, " + ", ".join(f"{f} MW" for f in FUELS)
-
-
-def replayed() -> http.FetchLayer:
-    return http.replay(http.Recordings.load(TREE), clock=lambda: AT)
 
 
 def csv_response(*rows: str, header: str = HEADER) -> Response:
@@ -36,19 +31,15 @@ def row(end: str, fuels: list[float], total: float | None = None) -> str:
     return ",".join([end, f"{total:g}", *(f"{v:g}" for v in fuels)])
 
 
-def hours_of(day: date) -> list[str]:
-    return [contract.format_ts(h) for h in outages.hours(*outages.day_bounds("SPP", day))]
-
-
 @pytest.mark.parametrize(("day", "n"), [(date(2025, 3, 9), 23), (date(2025, 11, 2), 25), (gen.DAYS[-1], 24)])
 def test_history_holds_every_hour_of_the_day_per_fuel(day: date, n: int) -> None:
     source = SppOutages()
-    parsed = source.parse_rows("outage", source.history("outage", day, replayed()), live=False)
+    parsed = source.parse_rows("outage", source.history("outage", day, replay_outages("SPP", AT)), live=False)
     assert not parsed.refused
     lo, hi = outages.day_bounds("SPP", day)
     mine = [r for r in parsed.ticks if lo <= contract.parse_ts(r["interval_start"]) < hi]
-    assert len(hours_of(day)) == n
-    assert sorted({r["interval_start"] for r in mine}) == hours_of(day)
+    assert len(outage_hours("SPP", day)) == n
+    assert sorted({r["interval_start"] for r in mine}) == outage_hours("SPP", day)
     assert len(mine) == n * len(FUELS)
     for r in mine:
         contract.validate(r, context.OUTAGE)
@@ -57,8 +48,8 @@ def test_history_holds_every_hour_of_the_day_per_fuel(day: date, n: int) -> None
 
 def test_live_poll_of_the_demo_day_covers_it() -> None:
     source = SppOutages()
-    records = source.parse("outage", source.fetch("outage", replayed(), AT))
-    assert set(hours_of(gen.DAYS[-1])) <= {r["interval_start"] for r in records}
+    records = source.parse("outage", source.fetch("outage", replay_outages("SPP", AT), AT))
+    assert set(outage_hours("SPP", gen.DAYS[-1])) <= {r["interval_start"] for r in records}
 
 
 def test_known_values_market_hour_is_the_utc_hour_end() -> None:

@@ -19,7 +19,6 @@ from tests.producers.iso_contract import (
     IsoContract,
     assert_contiguous,
     fetch_recorded,
-    malformed_tests,
     recorded,
     replay_polls,
 )
@@ -240,23 +239,7 @@ def test_bad_document_list_raises(body: bytes) -> None:
     assert err.value.iso == "ERCOT" and "IceDocListJsonWS" in err.value.url
 
 
-GOOD_LOAD = LOAD_NORMAL.body.decode()
-BAD_LOAD = {
-    "html page": b"<!doctype html><html></html>",
-    "empty body": b"",
-    "truncated json": LOAD_NORMAL.body[: len(LOAD_NORMAL.body) // 2],
-    "missing day": GOOD_LOAD.replace('"previousDay"', '"yesterday"').encode(),
-    "no load at all": GOOD_LOAD.replace('"systemLoad"', '"load"').encode(),
-}
-BAD_LOAD_ROW = {
-    "non-numeric load": GOOD_LOAD.replace('"systemLoad": ', '"systemLoad": "n/a", "x": ', 1).encode(),
-    "bad timestamp": GOOD_LOAD.replace('"timestamp": "2025-06-09 01:00:00-0500"', '"timestamp": "1 AM"').encode(),
-}
-
-
-test_one_bad_load_row_is_refused_alone, test_bad_load_raises = malformed_tests(
-    SRC, "load", LOAD_NORMAL, BAD_LOAD_ROW, BAD_LOAD
-)
+# the load dashboard's malformed input: test_ercot_load.py, with the five-minute dashboard's
 
 
 # -- real sample -------------------------------------------------------------------------------

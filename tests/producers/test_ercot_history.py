@@ -6,7 +6,6 @@ replayable tree for any range of days."""
 
 from __future__ import annotations
 
-import filecmp
 import subprocess
 import sys
 from collections import Counter
@@ -23,7 +22,7 @@ from producers import http
 from producers.base import Response
 from producers.ercot import ErcotSource, zones
 from producers.poller import steps
-from tests.producers.iso_contract import RECORDINGS, assert_contiguous, assert_row_refused, source_error
+from tests.producers.iso_contract import RECORDINGS, assert_contiguous, malformed_tests
 from tools.recordings import generate_ercot, synth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,17 +126,6 @@ def test_backfilled_day_agrees_with_the_polled_day() -> None:
     assert not differ, [(live[k], past[k]) for k in differ[:2]]
 
 
-def test_committed_tree_is_what_the_generator_writes(tmp_path: Path) -> None:
-    generate_ercot.history_tree_of(
-        tmp_path, generate_ercot.HISTORY_DAYS, {d: 4 for d in generate_ercot.HISTORY_DAYS[:2]}
-    )
-    names = sorted(p.name for p in HISTORY.iterdir())
-    assert sorted(p.name for p in tmp_path.iterdir()) == names
-    _, mismatch, errors = filecmp.cmpfiles(tmp_path, HISTORY, names, shallow=False)
-    assert not mismatch and not errors, mismatch[:5]
-    assert sum(p.stat().st_size for p in HISTORY.iterdir()) < 1_500_000
-
-
 def test_history_tree_replays_every_day_of_a_range(tmp_path: Path) -> None:
     start, end = date(2025, 11, 2), date(2025, 11, 3)  # the fall change and the day after
     generate_ercot.history_tree(tmp_path, start, end)
@@ -202,15 +190,9 @@ BAD_ROW = {
     ),
 }
 
-
-@pytest.mark.parametrize("body", BAD.values(), ids=BAD.keys())
-def test_bad_archive_file_raises_naming_the_url(body: bytes) -> None:
-    source_error(SRC, "load", GOOD, body)
-
-
-@pytest.mark.parametrize("body", BAD_ROW.values(), ids=BAD_ROW.keys())
-def test_bad_archive_row_is_refused_alone(body: bytes) -> None:
-    assert_row_refused(SRC, "load", GOOD, body)
+test_bad_archive_row_is_refused_alone, test_bad_archive_file_raises_naming_the_url = malformed_tests(
+    SRC, "load", GOOD, BAD_ROW, BAD
+)
 
 
 def test_gridtape_parse_url_reads_a_saved_zone_document(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """ERCOT load beyond the hourly dashboard: hourly load by weather and forecast zone (MIS 13101 /
 14836) as "zone" ticks beside the system total, and the five-minute system load readings of
-the supply-demand dashboard (market RT5 of the load feed)."""
+the supply-demand dashboard (market RT5 of the load feed); and the malformed input of both load
+dashboards, the hourly one's too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from gridtape import contract, isos
 from producers.base import Response
 from producers.ercot import ErcotSource, demand5, load_format, zones
-from tests.producers.iso_contract import assert_contiguous, assert_row_refused, fetch_recorded, recorded, source_error
+from tests.producers.iso_contract import assert_contiguous, fetch_recorded, malformed_tests_of, recorded
 
 SRC = ErcotSource()
 ZONE_NAMES = {f"WZ_{z}" for z in zones.ZONES[zones.WEATHER]} | {f"FZ_{z}" for z in zones.ZONES[zones.FORECAST]}
@@ -99,7 +100,10 @@ def test_five_minute_readings_through_a_dst_morning() -> None:
     assert_contiguous(ends, "2025-11-03T06:00:00Z", len(ends))  # 00:00 CST onwards, no gap
 
 
-GOOD5 = FIVE.body.decode()
+# -- malformed input of both load dashboards ----------------------------------------------------
+HOURLY = recorded("ERCOT", "system_wide_demand_20250610T1842.json", "2025-06-10T18:42:01Z")
+GOOD = {"hourly": ("load", HOURLY), "five-minute": ("load", FIVE)}
+HOURLY_TEXT, FIVE_TEXT = HOURLY.body.decode(), FIVE.body.decode()
 
 
 def _edit_first(edit: Any) -> bytes:
@@ -108,27 +112,29 @@ def _edit_first(edit: Any) -> bytes:
     return json.dumps(doc).encode()
 
 
-BAD5 = {
-    "html page": b"<!doctype html><html></html>",
-    "empty body": b"",
-    "truncated json": FIVE.body[: len(FIVE.body) // 2],
-    "renamed key": GOOD5.replace('"data"', '"rows"').encode(),
-    "bad lastUpdated": GOOD5.replace('"lastUpdated":"2025', '"lastUpdated":"June 2025').encode(),
+BAD = {  # (GOOD name, what is broken): a body in place of the good one
+    ("hourly", "html page"): b"<!doctype html><html></html>",
+    ("hourly", "empty body"): b"",
+    ("hourly", "truncated json"): HOURLY.body[: len(HOURLY.body) // 2],
+    ("hourly", "missing day"): HOURLY_TEXT.replace('"previousDay"', '"yesterday"').encode(),
+    ("hourly", "no load at all"): HOURLY_TEXT.replace('"systemLoad"', '"load"').encode(),
+    ("five-minute", "html page"): b"<!doctype html><html></html>",
+    ("five-minute", "empty body"): b"",
+    ("five-minute", "truncated json"): FIVE.body[: len(FIVE.body) // 2],
+    ("five-minute", "renamed key"): FIVE_TEXT.replace('"data"', '"rows"').encode(),
+    ("five-minute", "bad lastUpdated"): FIVE_TEXT.replace('"lastUpdated":"2025', '"lastUpdated":"June 2025').encode(),
 }
-BAD5_ROW = {
-    "non-numeric demand": GOOD5.replace('"demand":', '"demand":"n/a","x":', 1).encode(),
-    "epoch not a number": _edit_first(lambda r: r.update(epoch=str(r["epoch"]))),
+BAD_ROW = {  # (GOOD name, what is broken): the good body with one row unreadable
+    ("hourly", "non-numeric load"): HOURLY_TEXT.replace('"systemLoad": ', '"systemLoad": "n/a", "x": ', 1).encode(),
+    ("hourly", "bad timestamp"): HOURLY_TEXT.replace(
+        '"timestamp": "2025-06-09 01:00:00-0500"', '"timestamp": "1 AM"'
+    ).encode(),
+    ("five-minute", "non-numeric demand"): FIVE_TEXT.replace('"demand":', '"demand":"n/a","x":', 1).encode(),
+    ("five-minute", "epoch not a number"): _edit_first(lambda r: r.update(epoch=str(r["epoch"]))),
 }
-
-
-@pytest.mark.parametrize("body", BAD5.values(), ids=BAD5.keys())
-def test_bad_five_minute_body_raises(body: bytes) -> None:
-    source_error(SRC, "load", FIVE, body)
-
-
-@pytest.mark.parametrize("body", BAD5_ROW.values(), ids=BAD5_ROW.keys())
-def test_bad_five_minute_row_is_refused_alone(body: bytes) -> None:
-    assert_row_refused(SRC, "load", FIVE, body)
+test_one_bad_dashboard_row_is_refused_alone, test_bad_dashboard_body_raises = malformed_tests_of(
+    SRC, GOOD, BAD_ROW, BAD
+)
 
 
 def test_formats_told_apart_by_address_then_bytes() -> None:
@@ -136,7 +142,6 @@ def test_formats_told_apart_by_address_then_bytes() -> None:
     assert load_format(FIVE) == "five"
     saved = Response("/tmp/x.json", 200, body, {}, FIVE.fetched_at)
     assert load_format(saved) == "five"
-    dash = recorded("ERCOT", "system_wide_demand_20250610T1842.json", "2025-06-10T18:42:01Z")
-    assert load_format(dash) == "hourly" and load_format(replace(dash, url="/tmp/d.json")) == "hourly"
+    assert load_format(HOURLY) == "hourly" and load_format(replace(HOURLY, url="/tmp/d.json")) == "hourly"
     zone = zone_poll("2025-06-10T18:42:00Z")[1]
     assert load_format(zone) == "zones" and load_format(replace(zone, url="/tmp/z.zip")) == "zones"

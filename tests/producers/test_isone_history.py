@@ -269,20 +269,3 @@ def test_zone_ids_match_iso_nes_location_list(iso_samples: Path) -> None:
     demand = json.loads((iso_samples / "isone" / "isone_ws_realtimehourlydemand_current_loc4001_00.json").read_text())
     location = demand["HourlyRtDemand"]["Location"]
     assert HUB_AND_ZONES[location["@LocId"]] == (location["$"], "zone")
-
-
-def test_the_generator_writes_the_committed_history_tree(tmp_path: Path) -> None:
-    import filecmp
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "GRIDTAPE_RECORDINGS_OUT": str(tmp_path)}
-    subprocess.run(
-        [sys.executable, "-m", "tools.recordings.generate_isone"], cwd=RECORDINGS.parents[1], env=env, check=True
-    )
-    names = sorted(p.name for p in HISTORY.iterdir())
-    assert sorted(p.name for p in (tmp_path / "history" / "isone").iterdir()) == names
-    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "history" / "isone", HISTORY, names, shallow=False)
-    assert not mismatch and not errors, mismatch[:5]
-    assert sum((HISTORY / n).stat().st_size for n in names) < 1_500_000

@@ -12,12 +12,12 @@ import pytest
 
 from gridtape import isos
 from producers.base import Response
-from producers.miso import LMP_URL, MisoSource
+from producers.miso import LMP_ROLLING_URL, LMP_URL, MisoSource
 from tests.producers.iso_contract import (
     Case,
     IsoContract,
     assert_contiguous,
-    malformed_tests,
+    malformed_tests_of,
     recorded,
     replay_polls,
 )
@@ -27,12 +27,8 @@ SRC = MisoSource()
 LMP_NORMAL = recorded("MISO", "fiveminexpost_current_20250610T1842.json", "2025-06-10T18:42:00Z")
 LMP_SPRING = recorded("MISO", "fiveminexpost_current_20250309T0807.json", "2025-03-09T08:07:00Z")
 LMP_FALL = recorded("MISO", "fiveminexpost_current_20251102T0607.json", "2025-11-02T06:07:00Z")
-DAY_SPRING = recorded(
-    "MISO", "rolling_20250309.json", "2025-03-10T05:01:00Z", url=LMP_URL.replace("/Current", "/Rolling")
-)
-DAY_FALL = recorded(
-    "MISO", "rolling_20251102.json", "2025-11-03T05:01:00Z", url=LMP_URL.replace("/Current", "/Rolling")
-)
+DAY_SPRING = recorded("MISO", "rolling_20250309.json", "2025-03-10T05:01:00Z", url=LMP_ROLLING_URL)
+DAY_FALL = recorded("MISO", "rolling_20251102.json", "2025-11-03T05:01:00Z", url=LMP_ROLLING_URL)
 LOAD_NORMAL = recorded("MISO", "realtimetotalload_20250610.json", "2025-06-10T18:42:00Z")
 LOAD_SPRING = recorded("MISO", "realtimetotalload_20250309.json", "2025-03-10T05:00:40Z")
 LOAD_FALL = recorded("MISO", "realtimetotalload_20251102.json", "2025-11-03T05:00:40Z")
@@ -111,52 +107,37 @@ def _swap(body: bytes, old: str, new: str) -> bytes:
     return body.replace(old.encode(), new.encode(), 1)
 
 
-BAD_LMP = {
-    "html page": b"<!DOCTYPE html><html><body>Request blocked</body></html>",
-    "empty body": b"",
-    "truncated json": LMP_NORMAL.body[:-30],
-    "renamed column": _swap(LMP_NORMAL.body, '"MLC"', '"LOSS"'),
-    "no data key": _swap(LMP_NORMAL.body, '"data"', '"rows"'),
-    "short row": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB",', ""),
+GOOD = {"lmp": ("lmp", LMP_NORMAL), "load": ("load", LOAD_NORMAL)}
+BAD = {  # (GOOD name, what is broken): a body in place of the good one
+    ("lmp", "html page"): b"<!DOCTYPE html><html><body>Request blocked</body></html>",
+    ("lmp", "empty body"): b"",
+    ("lmp", "truncated json"): LMP_NORMAL.body[:-30],
+    ("lmp", "renamed column"): _swap(LMP_NORMAL.body, '"MLC"', '"LOSS"'),
+    ("lmp", "no data key"): _swap(LMP_NORMAL.body, '"data"', '"rows"'),
+    ("lmp", "short row"): _swap(LMP_NORMAL.body, '"ARKANSAS.HUB",', ""),
+    ("load", "html page"): b"<html><body>Service Unavailable</body></html>",
+    ("load", "empty body"): b"  ",
+    ("load", "truncated json"): LOAD_NORMAL.body[: len(LOAD_NORMAL.body) // 2],
+    ("load", "renamed section"): _swap(LOAD_NORMAL.body, "FiveMinTotalLoad", "FiveMinLoad"),
+    ("load", "bad refid"): _swap(LOAD_NORMAL.body, "10-Jun-2025 - Interval", "Interval"),
 }
-BAD_LMP_ROW = {
-    "non-numeric price": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","x'),
-    "bad interval": _swap(LMP_NORMAL.body, "2025-06-10T13:40:00", "6/10/2025 1:40 PM"),
-    "absurd price": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","9e9'),
-    "control character in name": _swap(LMP_NORMAL.body, '"ARKANSAS.HUB"', '"ARKANSAS\\u0007.HUB"'),
+BAD_ROW = {  # (GOOD name, what is broken): the good body with one row unreadable
+    ("lmp", "non-numeric price"): _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","x'),
+    ("lmp", "bad interval"): _swap(LMP_NORMAL.body, "2025-06-10T13:40:00", "6/10/2025 1:40 PM"),
+    ("lmp", "absurd price"): _swap(LMP_NORMAL.body, '"ARKANSAS.HUB","', '"ARKANSAS.HUB","9e9'),
+    ("lmp", "control character in name"): _swap(LMP_NORMAL.body, '"ARKANSAS.HUB"', '"ARKANSAS\\u0007.HUB"'),
+    ("load", "non-numeric load"): _swap(LOAD_NORMAL.body, '"Time":"00:00","Value":"', '"Time":"00:00","Value":"~'),
+    ("load", "bad time"): _swap(LOAD_NORMAL.body, '"Time":"00:05"', '"Time":"12:05 AM"'),
+    ("load", "negative load"): _swap(LOAD_NORMAL.body, '"Time":"00:00","Value":"', '"Time":"00:00","Value":"-'),
+    ("load", "off the grid"): _swap(LOAD_NORMAL.body, '"Time":"00:05"', '"Time":"00:07"'),
 }
-
-
-test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises = malformed_tests(
-    SRC, "lmp", LMP_NORMAL, BAD_LMP_ROW, BAD_LMP
-)
-
-
-BAD_LOAD = {
-    "html page": b"<html><body>Service Unavailable</body></html>",
-    "empty body": b"  ",
-    "truncated json": LOAD_NORMAL.body[: len(LOAD_NORMAL.body) // 2],
-    "renamed section": _swap(LOAD_NORMAL.body, "FiveMinTotalLoad", "FiveMinLoad"),
-    "bad refid": _swap(LOAD_NORMAL.body, "10-Jun-2025 - Interval", "Interval"),
-}
-BAD_LOAD_ROW = {
-    "non-numeric load": _swap(LOAD_NORMAL.body, '"Time":"00:00","Value":"', '"Time":"00:00","Value":"~'),
-    "bad time": _swap(LOAD_NORMAL.body, '"Time":"00:05"', '"Time":"12:05 AM"'),
-    "negative load": _swap(LOAD_NORMAL.body, '"Time":"00:00","Value":"', '"Time":"00:00","Value":"-'),
-    "off the grid": _swap(LOAD_NORMAL.body, '"Time":"00:05"', '"Time":"00:07"'),
-}
-
-
-test_one_bad_load_row_is_refused_alone, test_bad_load_raises = malformed_tests(
-    SRC, "load", LOAD_NORMAL, BAD_LOAD_ROW, BAD_LOAD
-)
+test_one_bad_row_is_refused_alone, test_bad_body_raises = malformed_tests_of(SRC, GOOD, BAD_ROW, BAD)
 
 
 def test_a_three_hour_gap_is_healed_from_the_rolling_feed() -> None:
     from datetime import timedelta
 
     from producers import http
-    from producers.miso import LMP_ROLLING_URL
     from tests.producers.iso_contract import RECORDINGS, replay_layer
 
     now = datetime(2025, 11, 2, 20, 7, tzinfo=UTC)  # 15:07 EST
@@ -176,7 +157,7 @@ def test_fetch_reads_the_newest_interval_normally_and_yesterday_too_after_midnig
     from datetime import timedelta
 
     from producers.base import Request
-    from producers.miso import LMP_PREVIOUS_URL, LMP_ROLLING_URL
+    from producers.miso import LMP_PREVIOUS_URL
 
     asked: list[str] = []
 

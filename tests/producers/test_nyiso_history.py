@@ -256,20 +256,3 @@ def test_history_tree_replays_a_month_with_no_missing_interval(tmp_path: Path) -
         )
         first = contract.format_ts(datetime(start.year, start.month, start.day, tzinfo=tz).astimezone(UTC))
         assert_contiguous(starts, first, len(days) * 24 * 60 // step, step)
-
-
-def test_the_generator_writes_the_committed_history_tree(tmp_path: Path) -> None:
-    import filecmp
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "GRIDTAPE_RECORDINGS_OUT": str(tmp_path)}
-    subprocess.run(
-        [sys.executable, "-m", "tools.recordings.generate_nyiso"], cwd=RECORDINGS.parents[1], env=env, check=True
-    )
-    names = sorted(p.name for p in HISTORY.iterdir())
-    assert sorted(p.name for p in (tmp_path / "history" / "nyiso").iterdir()) == names
-    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "history" / "nyiso", HISTORY, names, shallow=False)
-    assert not mismatch and not errors, mismatch[:5]
-    assert sum((HISTORY / n).stat().st_size for n in names) < 1_500_000

@@ -4,7 +4,6 @@ read from the address (gridtape parse --url), malformed archives, and history_tr
 
 from __future__ import annotations
 
-import filecmp
 import json
 import subprocess
 import sys
@@ -204,15 +203,6 @@ def test_history_tree_replays_every_day_of_a_range_without_a_gap(tmp_path: Path)
     assert len(dam) == 12 + 23 and {len(v) for v in dam.values()} == {48}
     load = per_location(parsed("load", date(2025, 11, 2), tmp_path))
     assert len(load) == 25 and {len(v) for v in load.values()} == {300}
-
-
-def test_the_generator_writes_the_committed_history_tree(tmp_path: Path) -> None:
-    pjm_history.write_tree(tmp_path / "pjm", list(pjm_history.COMMITTED_DAYS), pjm_history.COMMITTED)
-    names = sorted(p.name for p in TREE.iterdir())
-    assert sorted(p.name for p in (tmp_path / "pjm").iterdir()) == names
-    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "pjm", TREE, names, shallow=False)
-    assert not mismatch and not errors, mismatch
-    assert sum(p.stat().st_size for p in TREE.iterdir()) < 1.5e6
 
 
 @pytest.mark.parametrize("feed", ["lmp", "load", "dam"])

@@ -273,19 +273,3 @@ def test_history_tree_writes_a_replayable_range_of_days(tmp_path: Path) -> None:
         assert len([t for t in lmp if t["location"] == "SPPNORTH_HUB"]) == n
         assert len([t for t in history("load", day, tmp_path) if t["location"] == "SPP"]) == n + 2
         assert len([t for t in history("dam", day, tmp_path) if t["location"] == "SPPSOUTH_HUB"]) == n // 12
-
-
-def test_generator_writes_the_committed_history_tree(tmp_path: Path) -> None:
-    import filecmp
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "GRIDTAPE_RECORDINGS_OUT": str(tmp_path)}
-    subprocess.run(
-        [sys.executable, "-m", "tools.recordings.generate_spp"], cwd=RECORDINGS.parents[1], env=env, check=True
-    )
-    names = sorted(p.name for p in HISTORY.iterdir())
-    assert sorted(p.name for p in (tmp_path / "history" / "spp").iterdir()) == names
-    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "history" / "spp", HISTORY, names, shallow=False)
-    assert not mismatch and not errors, mismatch[:5]

@@ -197,3 +197,23 @@ def test_packed_state_keeps_what_a_later_batch_can_change() -> None:
             assert np.array_equal(got[name], want[name])
         still_open = want["t"] >= watermark
         assert got[still_open].tobytes() == want[still_open].tobytes()
+
+
+def test_scaling_by_a_power_of_two_scales_every_statistic_exactly() -> None:
+    """Everyday prices take the plain path (no per-window scaling); the same prices times 2**-600
+    take the scaled one (their squares would underflow). Scaling by a power of two is exact, so
+    both paths must agree bit for bit: prices, means and vol_abs scale, vol_log does not change."""
+    rng = np.random.default_rng(8)
+    n = 400
+    obs = np.zeros(n, dtype=stats.OBS)
+    obs["k"] = np.repeat(np.arange(4), n // 4)
+    obs["t"] = np.tile(np.arange(n // 4), 4) * 300_000_000
+    obs["p"] = np.round(rng.normal(30.0, 25.0, n), 2)
+    tiny = obs.copy()
+    tiny["p"] = obs["p"] * 2.0**-600
+    assert stats._plain(obs["p"]) and not stats._plain(tiny["p"])
+    specs = (stats.WindowSpec(60, 5), stats.WindowSpec(1440, 60))
+    got, want = (stats.window_stats(o, specs, stats.NEVER, stats.ALWAYS) for o in (tiny, obs))
+    for name in stats.STATS_NAMES:
+        factor = 2.0**-600 if name.startswith("price_") or name == "vol_abs" else 1
+        np.testing.assert_array_equal(got[name], want[name] * factor, err_msg=name)

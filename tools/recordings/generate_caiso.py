@@ -23,6 +23,7 @@ CaisoSource.history() reads for 2025-03-09, 2025-11-02 and 2026-06-11.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -64,59 +65,77 @@ def opr_fields(start: datetime) -> tuple[str, int, int]:
     return local.strftime("%Y-%m-%d"), minutes // 60 + 1, (minutes % 60) // 5 + 1
 
 
-def lmp_zip(start: datetime, end: datetime, nodes: tuple[str, ...], grp_type: str) -> bytes:
-    """One CSV member holding every LMP_TYPE row, as OASIS zips a SingleZip answer."""
+def member(start: datetime, end: datetime, report: str) -> str:
+    """A zip member's name: OASIS prefixes the report with the Pacific dates of [start, end]."""
+    day0, day1 = (t.astimezone(PACIFIC).strftime("%Y%m%d") for t in (start, end))
+    return f"{day0}_{day1}_{report}.csv"
+
+
+@dataclass(frozen=True)
+class Market:
+    """How one OASIS market's prices are drawn (seeded per interval and per node) and written."""
+
+    seed: str
+    step: timedelta  # the interval
+    energy_at: timedelta  # where in the interval the energy price's daily shape is read
+    base: float  # energy's daily shape (synth.energy_price)
+    solar: float
+    sp15: float  # the congestion scale at the SP15 hub
+    other: float  # and everywhere else
+    row: str  # one CSV row, filled by str.format
+
+
+RTM = Market(
+    "caiso", timedelta(minutes=5), timedelta(0), 30.0, 48.0, 6.0, 2.5,
+    "{start},{end},{opr_dt},{opr_hr},{node},{node},{node},RTM,{kind},{item},{node},{grp},{pos},{value:.5f},{opr_int},1",
+)  # fmt: skip
+DAM = Market(
+    "caiso-dam", HOUR, HOUR / 2, 31.0, 44.0, 4.0, 1.5,
+    "{start},{end},{opr_dt},{opr_hr},0,{node},{node},{node},DAM,{kind},{item},{node},{grp},{pos},{value:.5f},1",
+)  # fmt: skip
+
+
+def price_rows(
+    market: Market, start: datetime, end: datetime, nodes: tuple[str, ...], grp: str
+) -> dict[str, list[str]]:
+    """The market's rows for the intervals in [start, end), grouped by LMP_TYPE: congestion at
+    the market's scale, loss the node's share of energy, LMP their sum."""
     rows: dict[str, list[str]] = {kind: [] for kind in ITEMS}
     t = start
     while t < end:
-        r = synth.rng("caiso", t.isoformat())
-        energy = synth.energy_price(t, PACIFIC, r, base=30.0, solar=48.0)
+        r = synth.rng(market.seed, t.isoformat())
+        energy = synth.energy_price(t + market.energy_at, PACIFIC, r, base=market.base, solar=market.solar)
         opr_dt, opr_hr, opr_int = opr_fields(t)
+        fields = {"start": gmt(t), "end": gmt(t + market.step), "opr_dt": opr_dt, "opr_hr": opr_hr, "opr_int": opr_int}
         for pos, node in enumerate(nodes, start=1):
-            rn = synth.rng("caiso", node, t.isoformat())
-            cong = synth.congestion(rn, 6.0 if node.startswith("TH_SP15") else 2.5)
+            rn = synth.rng(market.seed, node, t.isoformat())
+            cong = synth.congestion(rn, market.sp15 if node.startswith("TH_SP15") else market.other)
             loss = synth.loss(energy, LOSS_FACTOR.get(node, 0.01 if node.startswith("DLAP") else 0.02), rn)
-            parts = {"MCE": energy, "MCC": cong, "MCL": loss, "MGHG": 0.0}
-            parts["LMP"] = round(energy + cong + loss, 5)
+            parts = {"MCE": energy, "MCC": cong, "MCL": loss, "MGHG": 0.0, "LMP": round(energy + cong + loss, 5)}
             for kind, value in parts.items():
-                rows[kind].append(
-                    f"{gmt(t)},{gmt(t + timedelta(minutes=5))},{opr_dt},{opr_hr},{node},{node},{node},RTM,"
-                    f"{kind},{ITEMS[kind]},{node},{grp_type},{pos},{value:.5f},{opr_int},1"
-                )
-        t += timedelta(minutes=5)
+                row = market.row.format(**fields, node=node, pos=pos, grp=grp, kind=kind, item=ITEMS[kind], value=value)
+                rows[kind].append(row)
+        t += market.step
+    return rows
+
+
+def lmp_zip(start: datetime, end: datetime, nodes: tuple[str, ...], grp_type: str) -> bytes:
+    """One CSV member holding every LMP_TYPE row, as OASIS zips a SingleZip answer."""
+    rows = price_rows(RTM, start, end, nodes, grp_type)
     lines = [HEADER] + [line for kind in ITEMS for line in rows[kind]]
-    day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
     made = (end + timedelta(seconds=97)).astimezone(PACIFIC)  # OASIS names the file by when it built it
     return synth.zip_bytes(
-        {f"{day0}_{day1}_PRC_INTVL_LMP_RTM_{made:%Y%m%d_%H_%M_%S}_v3.csv": ("\n".join(lines) + "\n").encode()}
+        {member(start, end, f"PRC_INTVL_LMP_RTM_{made:%Y%m%d_%H_%M_%S}_v3"): ("\n".join(lines) + "\n").encode()}
     )
 
 
 def dam_zip(start: datetime, end: datetime, nodes: tuple[str, ...]) -> bytes:
     """PRC_LMP DAM (version 12) for the hours in [start, end): one CSV member per LMP_TYPE, the
     value in column MW, OPR_HR the hour ending, OPR_INTERVAL 0."""
-    rows: dict[str, list[str]] = {kind: [] for kind in ITEMS}
-    t = start
-    while t < end:
-        energy = synth.energy_price(t + HOUR / 2, PACIFIC, synth.rng("caiso-dam", t.isoformat()), base=31.0, solar=44.0)
-        opr_dt, opr_hr, _ = opr_fields(t)
-        for pos, node in enumerate(nodes, start=1):
-            rn = synth.rng("caiso-dam", node, t.isoformat())
-            cong = synth.congestion(rn, 4.0 if node.startswith("TH_SP15") else 1.5)
-            loss = synth.loss(energy, LOSS_FACTOR.get(node, 0.01 if node.startswith("DLAP") else 0.02), rn)
-            parts = {"MCE": energy, "MCC": cong, "MCL": loss, "MGHG": 0.0}
-            parts["LMP"] = round(energy + cong + loss, 5)
-            for kind, value in parts.items():
-                rows[kind].append(
-                    f"{gmt(t)},{gmt(t + HOUR)},{opr_dt},{opr_hr},0,{node},{node},{node},DAM,"
-                    f"{kind},{ITEMS[kind]},{node},,{pos},{value:.5f},1"
-                )
-        t += HOUR
-    day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
     return synth.zip_bytes(
         {
-            f"{day0}_{day1}_PRC_LMP_DAM_{kind}_v12.csv": ("\n".join([DAM_HEADER, *lines]) + "\n").encode()
-            for kind, lines in rows.items()
+            member(start, end, f"PRC_LMP_DAM_{kind}_v12"): ("\n".join([DAM_HEADER, *lines]) + "\n").encode()
+            for kind, lines in price_rows(DAM, start, end, nodes, "").items()
         }
     )
 
@@ -142,8 +161,7 @@ def tac_zip(start: datetime, end: datetime) -> bytes:
                 f"Total Actual Hourly Integrated Load,{pos},{tac_mw(area, t):.2f},,1"
             )
         t += HOUR
-    day0, day1 = start.astimezone(PACIFIC).strftime("%Y%m%d"), end.astimezone(PACIFIC).strftime("%Y%m%d")
-    return synth.zip_bytes({f"{day0}_{day1}_SLD_FCST_ACTUAL_v1.csv": ("\n".join(lines) + "\n").encode()})
+    return synth.zip_bytes({member(start, end, "SLD_FCST_ACTUAL_v1"): ("\n".join(lines) + "\n").encode()})
 
 
 def tac_request_before(now: datetime) -> tuple[str, dict[str, str], datetime, datetime]:

@@ -204,14 +204,7 @@ def history_tree_of(root: Path, days: Sequence[date], sced_hours: dict[date, int
 
 # The daily reports recorded live: DAM results for the DST days, the normal day and the days
 # after; zone loads for the days before each load poll.
-DAM_DAYS = (
-    date(2025, 3, 9),
-    date(2025, 3, 10),
-    date(2025, 6, 10),
-    date(2025, 6, 11),
-    date(2025, 11, 2),
-    date(2025, 11, 3),
-)
+DAM_DAYS = synth.with_next_days(date(2025, 3, 9), date(2025, 6, 10), date(2025, 11, 2))
 ZONE_DAYS = (date(2025, 3, 9), date(2025, 6, 9), date(2025, 11, 2))
 
 

@@ -16,21 +16,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from gridtape.timeutil import EASTERN
-from producers.isone import COOKIE_PAGE, LMP_COLUMNS, LOAD_COLUMNS, IsoneSource
+from producers.isone import COOKIE_PAGE, LMP_COLUMNS, LOAD_COLUMNS, LOCATION_TYPES, IsoneSource
+from producers.isone.files import HUB_AND_ZONES
 from tools.recordings import synth
 
-# Hub and zones with ISO-NE's real IDs and names; the last three are nodes (the external node
-# is from ISO-NE's location list, the two network nodes are made-up names).
-LOCATIONS = (
-    (4000, ".H.INTERNAL_HUB", "HUB"),
-    (4001, ".Z.MAINE", "LOAD ZONE"),
-    (4002, ".Z.NEWHAMPSHIRE", "LOAD ZONE"),
-    (4003, ".Z.VERMONT", "LOAD ZONE"),
-    (4004, ".Z.CONNECTICUT", "LOAD ZONE"),
-    (4005, ".Z.RHODEISLAND", "LOAD ZONE"),
-    (4006, ".Z.SEMASS", "LOAD ZONE"),
-    (4007, ".Z.WCMASS", "LOAD ZONE"),
-    (4008, ".Z.NEMASSBOST", "LOAD ZONE"),
+# The hub and zones (ISO-NE's IDs and names, as the parser knows them), then three nodes (the
+# external node is from ISO-NE's location list, the two network nodes are made-up names).
+TYPE_OF = {kind: location_type for location_type, kind in LOCATION_TYPES.items()}  # "hub" -> "HUB"
+LOCATIONS: tuple[tuple[int, str, str], ...] = (
+    *((int(loc_id), name, TYPE_OF[kind]) for loc_id, (name, kind) in HUB_AND_ZONES.items()),
     (4011, ".I.ROSETON 345 1", "EXT. NODE"),
     (10301, "UN.BRIDGEPT22.8BPT3", "NETWORK NODE"),
     (16002, "LD.MILLBURY115", "NETWORK NODE"),
@@ -102,43 +96,41 @@ def load_day(day: datetime, fetched: datetime) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
+# Each feed's polls (now, label), served in this order.
+LMP_POLLS = (
+    ("2025-06-10T18:42:00Z", "normal day"),
+    ("2025-03-09T07:12:00Z", "spring DST: 01:10-01:55 EST then 03:00-03:05 EDT"),
+    ("2025-11-02T06:12:00Z", "fall DST: 01:10-01:55 EDT then 01:00-01:05 EST"),
+)
+LOAD_POLLS = (
+    ("2025-06-10T18:42:00Z", "normal day so far"),
+    ("2025-03-10T04:07:00Z", "after the spring DST day: 2025-03-09 whole (276) + new day"),
+    ("2025-11-03T05:07:00Z", "after the fall DST day: 2025-11-02 whole (300) + new day"),
+)
+# dam: WW_DALMP_ISO_YYYYMMDD.csv, today's and, after 13:30, tomorrow's (both DST days)
+DAM_POLLS = (
+    ("2025-06-10T18:42:00Z", "normal day after 13:30: today's and tomorrow's results"),
+    ("2025-03-08T18:35:00Z", "spring DST day 2025-03-09 posted (23 hours, no hour ending 03)"),
+    ("2025-11-01T17:35:00Z", "fall DST day 2025-11-02 posted (25 hours, hour ending 02X)"),
+)
+
+
 def main() -> None:
     rec = synth.Recording("ISONE")
     rec.record("cookie_page.html", COOKIE_PAGE, PAGE, "text/html;charset=UTF-8")
-    for now_text, label in (
-        ("2025-06-10T18:42:00Z", "normal day"),
-        ("2025-03-09T07:12:00Z", "spring DST: 01:10-01:55 EST then 03:00-03:05 EDT"),
-        ("2025-11-02T06:12:00Z", "fall DST: 01:10-01:55 EDT then 01:00-01:05 EST"),
-    ):
-        now = datetime.fromisoformat(now_text)
+    for now in rec.each_poll("lmp", LMP_POLLS):
         (request,) = IsoneSource.data_requests("lmp", now)
         body = lmp_current(now, now - timedelta(seconds=50))
         rec.record(f"fiveminlmp_current_{now:%Y%m%dT%H%M}.csv", request.url, body, "text/csv", request.params)
-        rec.poll("lmp", now_text, label)
-
-    for now_text, label in (
-        ("2025-06-10T18:42:00Z", "normal day so far"),
-        ("2025-03-10T04:07:00Z", "after the spring DST day: 2025-03-09 whole (276) + new day"),
-        ("2025-11-03T05:07:00Z", "after the fall DST day: 2025-11-02 whole (300) + new day"),
-    ):
-        now = datetime.fromisoformat(now_text)
+    for now in rec.each_poll("load", LOAD_POLLS):
         for request in IsoneSource.data_requests("load", now):
             day = datetime.strptime(request.params["start"], "%Y%m%d")
             stem, body = isone_history.load_file(request.url, day, now)
             rec.record(f"{stem}_{day:%Y%m%d}.csv", request.url, body, "text/csv", request.params)
-        rec.poll("load", now_text, label)
-
-    # dam: WW_DALMP_ISO_YYYYMMDD.csv, today's and, after 13:30, tomorrow's (both DST days)
-    for now_text, label in (
-        ("2025-06-10T18:42:00Z", "normal day after 13:30: today's and tomorrow's results"),
-        ("2025-03-08T18:35:00Z", "spring DST day 2025-03-09 posted (23 hours, no hour ending 03)"),
-        ("2025-11-01T17:35:00Z", "fall DST day 2025-11-02 posted (25 hours, hour ending 02X)"),
-    ):
-        now = datetime.fromisoformat(now_text)
+    for now in rec.each_poll("dam", DAM_POLLS):
         for request in IsoneSource.data_requests("dam", now):
             day = datetime.strptime(request.url.rsplit("_", 1)[1][:8], "%Y%m%d")
             rec.record(request.url.rsplit("/", 1)[1], request.url, isone_history.da_day(day), "text/csv")
-        rec.poll("dam", now_text, label)
     rec.save()
     isone_history.write_committed()
 

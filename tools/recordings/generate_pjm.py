@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script 
 from producers.pjm import DA_LMP_URL, HUB_IDS, LMP_URL, LOAD_URL, ZONES, PjmSource
 from tools.recordings import pjm_history, pjm_model, synth
 from tools.recordings.pjm_history import history_tree
-from tools.recordings.pjm_model import AREAS, REGIONS, f6
+from tools.recordings.pjm_model import ept, f6
 
 __all__ = ["history_tree", "main"]
 
@@ -42,15 +42,10 @@ LMP_IDS = [i for i in (*HUBS, *ZONES) if i != 3]
 # Three buses for the include_nodes request (unfiltered by pnode): ids from PJM's range of bus
 # pnodes, names invented in PJM's style. The default request never sees them.
 NODES = {5021703: "BRUNNER 13 KV UNIT1", 5021704: "BRUNNER 13 KV UNIT2", 93354015: "KEYSTONE 22 KV UNIT1"}
-WEST = {33092315, 33092313, 33092311, 33092371, 116013751, 116013753, 8445784, 34497127, 34497125}
 
 
 def name_of(pnode: int) -> str:
     return HUBS.get(pnode) or ZONES.get(pnode) or NODES[pnode]
-
-
-def ept(utc: datetime) -> str:
-    return utc.astimezone(EPT).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def intervals(now: datetime) -> list[datetime]:
@@ -75,12 +70,7 @@ def lmp_items(rng: random.Random, starts: list[datetime]) -> list[tuple[int, str
         if hour >= 17 and hour < 20:
             energy += 40 + rng.gauss(0, 15)
         for pnode in [*LMP_IDS, *NODES]:
-            congestion = rng.gauss(0, 2.5) if pnode not in (1,) else rng.gauss(0, 0.3)
-            if pnode in WEST and hour < 4:
-                congestion -= 38 + 6 * rng.random()  # wind behind the western interfaces at night
-            loss = energy * rng.uniform(-0.04, 0.05)
-            energy_r, congestion_r, loss_r = round(energy, 6), round(congestion, 6), round(loss, 6)
-            total = round(energy_r + congestion_r + loss_r, 6)
+            total, energy_r, congestion_r, loss_r = pjm_model.pnode_prices(rng, energy, hour, pnode)
             items.append(
                 (
                     pnode,
@@ -96,13 +86,7 @@ def lmp_items(rng: random.Random, starts: list[datetime]) -> list[tuple[int, str
 def load_items(rng: random.Random, starts: list[datetime]) -> list[str]:
     items = []
     for t in starts:
-        hour = t.astimezone(EPT).hour
-        shape = 0.78 + 0.22 * math.sin((hour - 10) / 24 * 2 * math.pi)
-        zone_mw = {a: round(mw * shape * (1 + rng.gauss(0, 0.008)), 3) for a, mw in AREAS.items()}
-        values = dict(zone_mw)
-        for region, members in REGIONS.items():
-            values[region] = round(sum(zone_mw[m] for m in members), 3)
-        values["PJM RTO"] = round(sum(zone_mw.values()), 3)
+        values = pjm_model.area_loads(t.astimezone(EPT).hour, rng)
         for area in sorted(values):
             items.append(
                 f'{{"datetime_beginning_utc":"{t:%Y-%m-%dT%H:%M:%S}","datetime_beginning_ept":"{ept(t)}",'

@@ -201,14 +201,8 @@ DAM_POLLS = [
     ("2025-03-08T19:30:00Z", "13:30 CST: 03-08 and the spring-forward day's 23 hours"),
     ("2025-11-01T18:30:00Z", "13:30 CDT: 11-01 and the fall-back day's 25 hours"),
 ]
-DAM_DAYS = [
-    date(2026, 6, 10),
-    date(2026, 6, 11),
-    date(2025, 3, 8),
-    date(2025, 3, 9),
-    date(2025, 11, 1),
-    date(2025, 11, 2),
-]
+# The day-ahead files those polls read: each polled day's and the next day's.
+DAM_DAYS = synth.with_next_days(date(2026, 6, 10), date(2025, 3, 8), date(2025, 11, 1))
 # The committed history tree: both DST days (the values of the live files above) and the
 # complete day of producers/recordings/day/spp/ (its seeded values).
 HISTORY_DAYS = [date(2025, 3, 9), date(2025, 11, 2), date(2026, 6, 11)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
@@ -53,21 +54,26 @@ def prices(kind: str, start: datetime) -> dict[int, tuple[float, float, float, f
     r = synth.rng("pjm", kind, start.isoformat())
     energy = synth.energy_price(start, EPT, r, base=34.0, solar=18.0 if kind == "rt" else 14.0)
     hour = synth.local_hour(start, EPT)
-    out = {}
-    for pnode in PNODES:
-        congestion = r.gauss(0, 2.5) if pnode != 1 else r.gauss(0, 0.3)
-        if pnode in WEST and hour < 4:
-            congestion -= 38 + 6 * r.random()
-        loss = energy * r.uniform(-0.04, 0.05)
-        e, c, lo = round(energy, 6), round(congestion, 6), round(loss, 6)
-        out[pnode] = (round(e + c + lo, 6), e, c, lo)
-    return out
+    return {pnode: pnode_prices(r, energy, hour, pnode) for pnode in PNODES}
+
+
+def pnode_prices(r: random.Random, energy: float, hour: float, pnode: int) -> tuple[float, float, float, float]:
+    """(total, energy, congestion, loss) at `pnode` at local `hour`, drawn from `r`."""
+    congestion = r.gauss(0, 2.5) if pnode != 1 else r.gauss(0, 0.3)
+    if pnode in WEST and hour < 4:
+        congestion -= 38 + 6 * r.random()  # wind behind the western interfaces at night
+    loss = energy * r.uniform(-0.04, 0.05)
+    e, c, lo = round(energy, 6), round(congestion, 6), round(loss, 6)
+    return round(e + c + lo, 6), e, c, lo
 
 
 def load(stamp: datetime) -> dict[str, float]:
     """area -> instantaneous MW read at `stamp` (zones; regions and the RTO are their sums)."""
-    r = synth.rng("pjm", "load", stamp.isoformat())
-    hour = synth.local_hour(stamp, EPT)
+    return area_loads(synth.local_hour(stamp, EPT), synth.rng("pjm", "load", stamp.isoformat()))
+
+
+def area_loads(hour: float, r: random.Random) -> dict[str, float]:
+    """area -> MW at local `hour`, drawn from `r` (zones; regions and the RTO are their sums)."""
     shape = 0.78 + 0.22 * math.sin((hour - 10) / 24 * 2 * math.pi)
     zones = {a: round(mw * shape * (1 + r.gauss(0, 0.008)), 3) for a, mw in AREAS.items()}
     values = dict(zones)

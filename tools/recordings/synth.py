@@ -14,8 +14,8 @@ import math
 import os
 import random
 import zipfile
-from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,11 @@ def load_mw(t: datetime, zone: tzinfo, r: random.Random, *, base: float, swing: 
     return round(shape + r.gauss(0, base * 0.004), 2)
 
 
+def with_next_days(*days: date) -> tuple[date, ...]:
+    """Each day followed by the day after it (a day's day-ahead results and the next day's)."""
+    return tuple(day + timedelta(days=k) for day in days for k in (0, 1))
+
+
 def zip_bytes(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -120,6 +125,13 @@ class Recording:
 
     def poll(self, dataset: str, now: str, label: str) -> None:
         self.polls.append({"dataset": dataset, "now": now, "label": label})
+
+    def each_poll(self, dataset: str, polls: Iterable[tuple[str, str]]) -> Iterator[datetime]:
+        """Each poll's `now` (its (now, label) pairs in order), for the loop body to record what
+        that poll fetches; the poll is listed once its body has run."""
+        for now, label in polls:
+            yield datetime.fromisoformat(now)
+            self.poll(dataset, now, label)
 
     def save(self) -> None:
         manifest = {"iso": self.iso, "polls": self.polls, "responses": self.responses}

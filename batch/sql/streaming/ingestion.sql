@@ -32,27 +32,14 @@ FROM kds."ticks";
 -- Every tick version that carries the contract's required fields, typed like the nightly
 -- tables (timestamps naive UTC). A cast that does not fit yields NULL (Redshift's
 -- cast_super_null_on_error; TRY_CAST on DuckDB), so a malformed record drops out here and
--- stays visible in ticks_stream.
+-- stays visible in ticks_stream. {tick.casts}: CAST(payload.<field> AS <its warehouse type>)
+-- AS <field> for every field of the contract; {tick.required}: <field> IS NOT NULL for each
+-- it requires (batch/contract_sql.py fills them before the file is parsed).
 CREATE OR REPLACE VIEW stream_ticks AS
 SELECT *
 FROM (
     SELECT
-        CAST(payload.iso AS VARCHAR(8)) AS iso,
-        CAST(payload.market AS VARCHAR(8)) AS market,
-        CAST(payload.dataset AS VARCHAR(8)) AS dataset,
-        CAST(payload.location AS VARCHAR(128)) AS location,
-        CAST(payload.location_type AS VARCHAR(16)) AS location_type,
-        CAST(CAST(payload.interval_start AS VARCHAR(32)) AS TIMESTAMP) AS interval_start,
-        CAST(CAST(payload.interval_end AS VARCHAR(32)) AS TIMESTAMP) AS interval_end,
-        CAST(payload.lmp AS DOUBLE PRECISION) AS lmp,
-        CAST(payload.energy AS DOUBLE PRECISION) AS energy,
-        CAST(payload.congestion AS DOUBLE PRECISION) AS congestion,
-        CAST(payload.loss AS DOUBLE PRECISION) AS loss,
-        CAST(payload.load_mw AS DOUBLE PRECISION) AS load_mw,
-        CAST(CAST(payload.published_at AS VARCHAR(32)) AS TIMESTAMP) AS published_at,
-        CAST(CAST(payload.ingested_at AS VARCHAR(32)) AS TIMESTAMP) AS ingested_at,
-        CAST(payload.source AS VARCHAR(1024)) AS source,
-        CAST(payload.revision AS BIGINT) AS revision,
+        {tick.casts},
         approximate_arrival_timestamp,
         partition_key,
         shard_id,
@@ -61,31 +48,13 @@ FROM (
     FROM ticks_stream
     WHERE payload IS NOT NULL
 ) AS t
-WHERE iso IS NOT NULL AND market IS NOT NULL AND dataset IS NOT NULL AND location IS NOT NULL
-    AND location_type IS NOT NULL AND interval_start IS NOT NULL AND interval_end IS NOT NULL
-    AND published_at IS NOT NULL AND ingested_at IS NOT NULL AND source IS NOT NULL;
+WHERE {tick.required};
 
 CREATE OR REPLACE VIEW stream_volatility_versions AS
 SELECT *
 FROM (
     SELECT
-        CAST(payload.iso AS VARCHAR(8)) AS iso,
-        CAST(payload.market AS VARCHAR(8)) AS market,
-        CAST(payload.location AS VARCHAR(128)) AS location,
-        CAST(CAST(payload.window_start AS VARCHAR(32)) AS TIMESTAMP) AS window_start,
-        CAST(CAST(payload.window_end AS VARCHAR(32)) AS TIMESTAMP) AS window_end,
-        CAST(payload.window_minutes AS BIGINT) AS window_minutes,
-        CAST(payload.slide_minutes AS BIGINT) AS slide_minutes,
-        CAST(payload.n AS BIGINT) AS n,
-        CAST(payload.n_nonpositive AS BIGINT) AS n_nonpositive,
-        CAST(payload.price_first AS DOUBLE PRECISION) AS price_first,
-        CAST(payload.price_last AS DOUBLE PRECISION) AS price_last,
-        CAST(payload.price_min AS DOUBLE PRECISION) AS price_min,
-        CAST(payload.price_max AS DOUBLE PRECISION) AS price_max,
-        CAST(payload.price_mean AS DOUBLE PRECISION) AS price_mean,
-        CAST(payload.vol_log AS DOUBLE PRECISION) AS vol_log,
-        CAST(payload.vol_abs AS DOUBLE PRECISION) AS vol_abs,
-        CAST(CAST(payload.computed_at AS VARCHAR(32)) AS TIMESTAMP) AS computed_at,
+        {volatility.casts},
         approximate_arrival_timestamp,
         partition_key,
         shard_id,
@@ -94,11 +63,7 @@ FROM (
     FROM analytics_stream
     WHERE payload IS NOT NULL
 ) AS v
-WHERE iso IS NOT NULL AND market IS NOT NULL AND location IS NOT NULL AND window_start IS NOT NULL
-    AND window_end IS NOT NULL AND window_minutes IS NOT NULL AND slide_minutes IS NOT NULL
-    AND n IS NOT NULL AND n_nonpositive IS NOT NULL AND price_first IS NOT NULL
-    AND price_last IS NOT NULL AND price_min IS NOT NULL AND price_max IS NOT NULL
-    AND price_mean IS NOT NULL AND computed_at IS NOT NULL;
+WHERE {volatility.required};
 
 -- Every version of each tick's natural key that carries its dataset's measure, ranked
 -- (1 = latest): the highest revision wins whatever the clocks say (a NULL revision ranks
