@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Final
 
@@ -135,10 +136,15 @@ def _cast(s: Shape, column: str) -> str:
 def _upsert(s: Shape, indent: str) -> str:
     if not s.staging:
         raise ValueError(f"{s.name} has no staging table to upsert from")
+    return render(_upsert_template(), {"fact": s, "staging": s.staging})
+
+
+@cache
+def _upsert_template() -> str:
+    """batch/sql/upsert.sql without its comments (they explain the template; the including
+    file's statements need none of them), read once for every table that includes it."""
     template = resources.files("batch").joinpath("sql", "upsert.sql").read_text()
-    # Its comments explain the template; the including file's statements need none of them.
-    statements = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
-    return render(statements, {"fact": s, "staging": s.staging})
+    return "\n".join(line for line in template.splitlines() if not line.startswith("--"))
 
 
 # fragment -> its SQL for a shape, given the indentation of the line the hole stands on (a list

@@ -23,7 +23,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any, Final
 
 import sqlglot
@@ -42,7 +41,7 @@ _ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 def sql_text(name: str) -> str:
     """batch/sql/streaming/<name> with its contract holes filled (batch/contract_sql.py)."""
-    return contract_sql.render(resources.files("batch").joinpath("sql", "streaming", name).read_text())
+    return warehouse.sql_text(f"streaming/{name}")
 
 
 def parse(name: str) -> list[exp.Expr]:

@@ -44,8 +44,9 @@ class WarehouseError(GridtapeError):
 
 
 def sql_text(name: str) -> str:
-    """batch/sql/<name> with its contract holes filled (batch/contract_sql.py)."""
-    return contract_sql.render(resources.files("batch").joinpath("sql", name).read_text())
+    """batch/sql/<name> (a path below it, e.g. "streaming/ingestion.sql") with its contract
+    holes filled (batch/contract_sql.py)."""
+    return contract_sql.render(resources.files("batch").joinpath("sql", *name.split("/")).read_text())
 
 
 def statements(name: str) -> list[exp.Expr]:
