@@ -26,35 +26,48 @@ SUBSTITUTION_KEYS = {
     "RedshiftWorkgroup",
     "RedshiftDatabase",
 }
-# Names property -> (logical id, property holding the physical name). Every Names property
-# except env/account/stack must be listed (test_every_names_property_is_checked).
-NAME_PROPERTIES = {
-    "ticks_stream": ("TicksStream", "Name"),
-    "analytics_stream": ("AnalyticsStream", "Name"),
-    "raw_bucket": ("RawBucket", "BucketName"),
-    "curated_bucket": ("CuratedBucket", "BucketName"),
-    "artifacts_bucket": ("ArtifactsBucket", "BucketName"),
-    "poller_state_table": ("PollerStateTable", "TableName"),
-    "alerts_topic": ("AlertsTopic", "TopicName"),
-    "nightly_state_machine": ("NightlyStateMachine", "StateMachineName"),
-    "firehose": ("RawLanding", "DeliveryStreamName"),
-    "streaming_job": ("StreamingJob", "Name"),
-    "compaction_job": ("CompactionJob", "Name"),
-    "redshift_workgroup": ("RedshiftWorkgroup", "WorkgroupName"),
-    "redshift_database": ("RedshiftNamespace", "DbName"),
+# Names property -> logical id of the resource it names. Every Names property except
+# env/account/stack must be listed (test_every_names_property_is_checked).
+NAMED_RESOURCES = {
+    "ticks_stream": "TicksStream",
+    "analytics_stream": "AnalyticsStream",
+    "raw_bucket": "RawBucket",
+    "curated_bucket": "CuratedBucket",
+    "artifacts_bucket": "ArtifactsBucket",
+    "poller_state_table": "PollerStateTable",
+    "alerts_topic": "AlertsTopic",
+    "nightly_state_machine": "NightlyStateMachine",
+    "firehose": "RawLanding",
+    "streaming_job": "StreamingJob",
+    "compaction_job": "CompactionJob",
+    "redshift_workgroup": "RedshiftWorkgroup",
+    "redshift_database": "RedshiftNamespace",
 }
 # The feed's lease tables, checked here once gridtape.config.Names names them (until then
 # tests/app/test_template_feed.py holds them to app/local/feed_leases.py and feed/container.py).
-NAME_PROPERTIES.update(
+NAMED_RESOURCES.update(
     {
-        attr: where
-        for attr, where in {
-            "feed_ticks_lease_table": ("FeedTicksLeaseTable", "TableName"),
-            "feed_analytics_lease_table": ("FeedAnalyticsLeaseTable", "TableName"),
+        attr: logical_id
+        for attr, logical_id in {
+            "feed_ticks_lease_table": "FeedTicksLeaseTable",
+            "feed_analytics_lease_table": "FeedAnalyticsLeaseTable",
         }.items()
         if isinstance(getattr(config.Names, attr, None), property)
     }
 )
+# Resource type -> the property holding its physical name (CloudFormation's, one per type).
+NAME_PROPERTY = {
+    "AWS::Kinesis::Stream": "Name",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
+    "AWS::Glue::Job": "Name",
+    "AWS::RedshiftServerless::Workgroup": "WorkgroupName",
+    # Names has no namespace name: what it names there is the database the namespace creates.
+    "AWS::RedshiftServerless::Namespace": "DbName",
+}
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +91,13 @@ def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]
 
 def test_every_names_property_is_checked() -> None:
     props = {n for n, v in vars(config.Names).items() if isinstance(v, property)}
-    assert props - {"stack"} == set(NAME_PROPERTIES)
+    assert props - {"stack"} == set(NAMED_RESOURCES)
 
 
-@pytest.mark.parametrize("attr", sorted(NAME_PROPERTIES))
+@pytest.mark.parametrize("attr", sorted(NAMED_RESOURCES))
 def test_physical_names_match_names(template: dict[str, Any], names: config.Names, attr: str) -> None:
-    logical_id, prop = NAME_PROPERTIES[attr]
-    resolved = _resolver(template, names).resolve(template["Resources"][logical_id]["Properties"][prop])
+    resource = template["Resources"][NAMED_RESOURCES[attr]]
+    resolved = _resolver(template, names).resolve(resource["Properties"][NAME_PROPERTY[resource["Type"]]])
     assert resolved == getattr(names, attr)
 
 

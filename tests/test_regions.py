@@ -28,9 +28,9 @@ def _module_zones(iso: str) -> set[str]:
 
         return {PREFIX[WEATHER] + z for z in ZONES[WEATHER]}
     if iso == "ISONE":
-        from producers.isone.files import HUB_AND_ZONES
+        from producers.isone.files import HUB_AND_ZONES, type_by_name
 
-        return {name for name, kind in HUB_AND_ZONES.values() if kind == "zone"}
+        return {name for name in HUB_AND_ZONES.values() if type_by_name(name) == "zone"}
     if iso == "PJM":
         from tools.recordings.pjm_model import AREAS  # the inst_load areas the PJM recordings carry
 

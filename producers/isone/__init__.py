@@ -65,6 +65,7 @@ from producers.isone.files import (
     hist_day,
     hist_lmp_url,
     kind,
+    type_by_name,
     wall,
 )
 
@@ -150,7 +151,8 @@ class IsoneSource(IsoSource):
         if "Location Name" in row:
             name, location_type = row["Location Name"], LOCATION_TYPES.get(row["Location Type"], "node")
         else:  # a historical file: the hub and zones by ID; it names no node
-            name, location_type = HUB_AND_ZONES.get(row["Location ID"], ("", "node"))
+            name = HUB_AND_ZONES.get(row["Location ID"], "")
+            location_type = type_by_name(name)
         if location_type == "node" and (not self.include_nodes or not name):
             return None
         return self.tick(
@@ -199,8 +201,8 @@ class IsoneSource(IsoSource):
             return self.tick(
                 response, "load", location=self.facts.system, location_type="system", start=_start(start), load_mw=mw
             )
-        name, location_type = HUB_AND_ZONES.get(row["Zone ID"], ("", ""))
-        if location_type != "zone" or name != row["Zone Name"]:
+        name = HUB_AND_ZONES.get(row["Zone ID"], "")
+        if type_by_name(name) != "zone" or name != row["Zone Name"]:
             raise FormatError(f"zone ID {row['Zone ID']!r} is not ISO-NE's {row['Zone Name']!r} (columns moved?)")
         return self.tick(response, "load", location=name, location_type="zone", start=_start(start), load_mw=mw)
 

@@ -31,18 +31,20 @@ HIST_LMP_COLUMNS = ("Local Time", "Location ID", *PRICE)
 DA_COLUMNS = ("Date", "Hour Ending", "Location ID", "Location Name", "Location Type", *PRICE)
 LOAD_COLUMNS = ("Date/Time", "Native Load")
 LOCATION_TYPES = {"HUB": "hub", "LOAD ZONE": "zone"}  # every other type is a node
+# ISO-NE's names carry the type too: ".H." the hub, ".Z." a load zone (its location list).
+NAME_PREFIXES = {".H.": "hub", ".Z.": "zone"}
 # ISO-NE's location IDs of the hub and the eight load zones (its location list, in
 # ../shared/iso-samples/isone/isone_ws_locations_00.json).
 HUB_AND_ZONES = {
-    "4000": (".H.INTERNAL_HUB", "hub"),
-    "4001": (".Z.MAINE", "zone"),
-    "4002": (".Z.NEWHAMPSHIRE", "zone"),
-    "4003": (".Z.VERMONT", "zone"),
-    "4004": (".Z.CONNECTICUT", "zone"),
-    "4005": (".Z.RHODEISLAND", "zone"),
-    "4006": (".Z.SEMASS", "zone"),
-    "4007": (".Z.WCMASS", "zone"),
-    "4008": (".Z.NEMASSBOST", "zone"),
+    "4000": ".H.INTERNAL_HUB",
+    "4001": ".Z.MAINE",
+    "4002": ".Z.NEWHAMPSHIRE",
+    "4003": ".Z.VERMONT",
+    "4004": ".Z.CONNECTICUT",
+    "4005": ".Z.RHODEISLAND",
+    "4006": ".Z.SEMASS",
+    "4007": ".Z.WCMASS",
+    "4008": ".Z.NEMASSBOST",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
 _HIST = re.compile(r"/lmp_5min_(\d{8})_(\d{2})-(\d{2})\.csv$")
@@ -55,6 +57,11 @@ def hist_lmp_url(day: date, block: str) -> str:
 
 def da_url(day: date) -> str:
     return f"{DA_DIR}/WW_DALMP_ISO_{day:%Y%m%d}.csv"
+
+
+def type_by_name(name: str) -> str:
+    """hub | zone | node, from the name's prefix (for the files that give an ID, no type)."""
+    return NAME_PREFIXES.get(name[:3], "node")
 
 
 def kind(url: str) -> str:

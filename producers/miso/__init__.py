@@ -69,7 +69,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
-from gridtape import isos
 from gridtape.timeutil import local_to_utc
 from producers import formats
 from producers.base import HttpClient, IsoSource, Request, Response
@@ -78,7 +77,6 @@ from producers.http import FetchError
 from producers.miso import dfal, reports
 from producers.miso.reports import DaHour, da_url, weekly_url
 
-ZONE = isos.get("MISO").tz  # the market clock, from the ISO table
 BASE = "https://public-api.misoenergy.org/api"
 LMP_URL = f"{BASE}/MarketPricing/GetRealTimeFiveMinExPost/Current"
 LMP_ROLLING_URL = f"{BASE}/MarketPricing/GetRealTimeFiveMinExPost/Rolling"
@@ -105,7 +103,7 @@ class MisoSource(IsoSource):
         newest_end = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
         if since is None or since >= newest_end - 2 * INTERVAL:
             return [http.get(Request(LMP_URL))]
-        local = now.astimezone(ZONE)
+        local = now.astimezone(self.facts.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         urls = [LMP_PREVIOUS_URL] if since < midnight else []
         healing = [r for r in (http.get(Request(url)) for url in [*urls, LMP_ROLLING_URL]) if r.status == 200]
@@ -118,7 +116,7 @@ class MisoSource(IsoSource):
     def _fetch_dam(self, http: HttpClient, now: datetime) -> list[Response]:
         """Today's (EST) results, and once MISO posts them (posts_at), tomorrow's; tomorrow's
         file not there yet is no error (the next poll asks again)."""
-        local = now.astimezone(ZONE)
+        local = now.astimezone(self.facts.tz)
         today = [http.get(Request(da_url(local.date())))]
         posts_at = self.facts.feed("dam").posts_at or "14:00"
         if f"{local:%H:%M}" < posts_at:
@@ -135,7 +133,7 @@ class MisoSource(IsoSource):
         if not any(f.market == "RTH" for f in self.facts.feeds_named("load")):
             return [total]
         try:
-            report = http.get(Request(dfal.url(now.astimezone(ZONE).date())))
+            report = http.get(Request(dfal.url(now.astimezone(self.facts.tz).date())))
         except FetchError:
             return [total]
         return [total] + ([report] if report.status == 200 else [])
@@ -180,7 +178,7 @@ class MisoSource(IsoSource):
             "lmp",
             location=node,
             location_type=kind,
-            end=_est(row["INTERVAL"], fmt, f"{node}: INTERVAL"),  # the interval END (docstring)
+            end=self._est(row["INTERVAL"], fmt, f"{node}: INTERVAL"),  # the interval END (docstring)
             lmp=lmp,
             energy=round(lmp - loss - congestion, 6),  # MISO publishes no energy component
             congestion=congestion,
@@ -201,7 +199,7 @@ class MisoSource(IsoSource):
             return None
         he = f"HE {hour.hour}"
         lmp, congestion, loss = (formats.number(hour.values[v][he], f"{hour.node} {v} {he}") for v in reports.DA_VALUES)
-        start = local_to_utc(datetime(day.year, day.month, day.day), ZONE) + timedelta(hours=hour.hour - 1)
+        start = local_to_utc(datetime(day.year, day.month, day.day), self.facts.tz) + timedelta(hours=hour.hour - 1)
         return self.tick(
             response,
             "dam",
@@ -234,7 +232,7 @@ class MisoSource(IsoSource):
             return self._read_zone_hour(item, response)
         row, day = item
         text = str(formats.path(row, "Load", "Time"))
-        start = _est(f"{day:%Y-%m-%d} {text}", "%Y-%m-%d %H:%M", "FiveMinTotalLoad Time")  # interval BEGINNING
+        start = self._est(f"{day:%Y-%m-%d} {text}", "%Y-%m-%d %H:%M", "FiveMinTotalLoad Time")  # interval BEGINNING
         return self.tick(
             response,
             "load",
@@ -259,14 +257,13 @@ class MisoSource(IsoSource):
             market="RTH",
             location=self.facts.system if total else area,
             location_type="system" if total else "zone",
-            start=local_to_utc(datetime(day.year, day.month, day.day), ZONE) + timedelta(hours=hour - 1),
+            start=local_to_utc(datetime(day.year, day.month, day.day), self.facts.tz) + timedelta(hours=hour - 1),
             load_mw=load,
         )
 
-
-def _est(text: str, fmt: str, what: str) -> datetime:
-    """MISO's market clock is EST all year: a wall time is one UTC time, never ambiguous."""
-    try:
-        return local_to_utc(datetime.strptime(str(text), fmt), ZONE)
-    except ValueError:
-        raise FormatError(f"{what} {text!r} does not match {fmt}") from None
+    def _est(self, text: str, fmt: str, what: str) -> datetime:
+        """MISO's market clock is EST all year: a wall time is one UTC time, never ambiguous."""
+        try:
+            return local_to_utc(datetime.strptime(str(text), fmt), self.facts.tz)
+        except ValueError:
+            raise FormatError(f"{what} {text!r} does not match {fmt}") from None

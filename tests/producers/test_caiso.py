@@ -14,15 +14,7 @@ from gridtape import isos
 from gridtape.errors import SourceError
 from producers.base import Request, Response
 from producers.caiso import DEMAND_URL, DLAPS, OASIS_URL, CaisoSource
-from tests.producers.iso_contract import (
-    RECORDINGS,
-    Case,
-    IsoContract,
-    assert_contiguous,
-    malformed_tests,
-    recorded,
-    replay_polls,
-)
+from tests.producers import iso_contract as ic
 from tools.recordings import synth
 
 HUBS = isos.get("CAISO").hubs
@@ -31,32 +23,32 @@ ZONES = set(HUBS + DLAPS)
 
 
 def lmp(file: str, fetched_at: str) -> Response:
-    return recorded("CAISO", file, fetched_at)
+    return ic.recorded("CAISO", file, fetched_at)
 
 
 def demand(day: str, fetched_at: str) -> Response:
-    return recorded("CAISO", f"demand_{day}.csv", fetched_at)
+    return ic.recorded("CAISO", f"demand_{day}.csv", fetched_at)
 
 
 NORMAL = lmp("lmp_20250610T1842.zip", "2025-06-10T18:42:03Z")
 SPRING_DAY = lmp("lmp_day_20250309.zip", "2025-03-10T08:10:00Z")
 FALL_DAY = lmp("lmp_day_20251102.zip", "2025-11-03T09:10:00Z")
-LOAD_NORMAL = recorded("CAISO", "demand_20250610.csv", "2025-06-10T18:42:03Z")
+LOAD_NORMAL = ic.recorded("CAISO", "demand_20250610.csv", "2025-06-10T18:42:03Z")
 LOAD_SPRING = demand("20250309", "2025-03-10T06:58:00Z")
 LOAD_FALL = demand("20251102", "2025-11-03T07:58:00Z")
 
 
-class TestCaisoContract(IsoContract):
+class TestCaisoContract(ic.IsoContract):
     source = SRC
     cases = (
-        Case("lmp normal poll", "lmp", [NORMAL], 24, ZONES),
-        Case("lmp spring poll", "lmp", [lmp("lmp_20250309T1102.zip", "2025-03-09T11:02:01Z")], 24, ZONES),
-        Case("lmp fall poll", "lmp", [lmp("lmp_20251102T1002.zip", "2025-11-02T10:02:01Z")], 24, ZONES),
-        Case("lmp spring day", "lmp", [SPRING_DAY], 276, ZONES),
-        Case("lmp fall day", "lmp", [FALL_DAY], 300, ZONES),
-        Case("load normal poll", "load", [LOAD_NORMAL], 141, {"CAISO"}),
-        Case("load spring day", "load", [LOAD_SPRING], 276, {"CAISO"}),
-        Case("load fall day", "load", [LOAD_FALL], 300, {"CAISO"}),
+        ic.Case("lmp normal poll", "lmp", [NORMAL], 24, ZONES),
+        ic.Case("lmp spring poll", "lmp", [lmp("lmp_20250309T1102.zip", "2025-03-09T11:02:01Z")], 24, ZONES),
+        ic.Case("lmp fall poll", "lmp", [lmp("lmp_20251102T1002.zip", "2025-11-02T10:02:01Z")], 24, ZONES),
+        ic.Case("lmp spring day", "lmp", [SPRING_DAY], 276, ZONES),
+        ic.Case("lmp fall day", "lmp", [FALL_DAY], 300, ZONES),
+        ic.Case("load normal poll", "load", [LOAD_NORMAL], 141, {"CAISO"}),
+        ic.Case("load spring day", "load", [LOAD_SPRING], 276, {"CAISO"}),
+        ic.Case("load fall day", "load", [LOAD_FALL], 300, {"CAISO"}),
     )
 
 
@@ -86,19 +78,19 @@ def test_fall_repeated_hour_is_two_utc_hours() -> None:
     starts = sorted(t["interval_start"] for t in SRC.parse("lmp", [FALL_DAY]) if t["location"] == HUBS[0])
     # 01:00 PDT = 08:00Z and 01:00 PST = 09:00Z are both there, once each, with no gap between.
     assert "2025-11-02T08:00:00Z" in starts and "2025-11-02T09:00:00Z" in starts
-    assert_contiguous(starts, "2025-11-02T07:00:00Z", 300)
+    ic.assert_contiguous(starts, "2025-11-02T07:00:00Z", 300)
     loads = sorted(t["interval_end"] for t in SRC.parse("load", [LOAD_FALL]))
     assert "2025-11-02T08:00:00Z" in loads and "2025-11-02T09:00:00Z" in loads  # the two "01:00" rows
-    assert_contiguous(loads, "2025-11-02T07:00:00Z", 300)
+    ic.assert_contiguous(loads, "2025-11-02T07:00:00Z", 300)
 
 
 def test_spring_gap_loses_nothing() -> None:
     starts = sorted(t["interval_start"] for t in SRC.parse("lmp", [SPRING_DAY]) if t["location"] == HUBS[0])
-    assert_contiguous(starts, "2025-03-09T08:00:00Z", 276)
+    ic.assert_contiguous(starts, "2025-03-09T08:00:00Z", 276)
     ends = sorted(t["interval_end"] for t in SRC.parse("load", [LOAD_SPRING]))
     # 01:55 PST (09:55Z) is followed by 03:00 PDT (10:00Z); the empty 02:xx rows are skipped.
     assert "2025-03-09T09:55:00Z" in ends and "2025-03-09T10:00:00Z" in ends
-    assert_contiguous(ends, "2025-03-09T08:00:00Z", 276)
+    ic.assert_contiguous(ends, "2025-03-09T08:00:00Z", 276)
 
 
 def test_load_time_is_interval_end_pacific() -> None:
@@ -114,7 +106,7 @@ def test_load_just_after_midnight_is_yesterdays_file() -> None:
     late = Response(
         LOAD_NORMAL.url,
         200,
-        (RECORDINGS / "caiso" / "demand_20251102.csv").read_bytes(),
+        (ic.RECORDINGS / "caiso" / "demand_20251102.csv").read_bytes(),
         {},
         datetime(2025, 11, 3, 8, 1, tzinfo=UTC),
     )
@@ -170,7 +162,7 @@ BAD_LMP = {
     "html page": b"<!DOCTYPE html><html><body>Service Unavailable</body></html>",
     "empty body": b"",
     "truncated zip": NORMAL.body[: len(NORMAL.body) // 2],
-    "oasis error report": (RECORDINGS / "caiso" / "oasis_invalid_request.zip").read_bytes(),
+    "oasis error report": (ic.RECORDINGS / "caiso" / "oasis_invalid_request.zip").read_bytes(),
     "renamed value column": edit_lmp_csv(lambda s: s.replace(",VALUE,", ",PRICE,", 1)),
     "truncated csv row": edit_lmp_csv(lambda s: s.rstrip("\n").rsplit(",", 3)[0] + "\n"),
     "missing component rows": edit_lmp_csv(lambda s: "".join(x for x in s.splitlines(True) if ",MCC," not in x)),
@@ -183,7 +175,7 @@ BAD_LMP_ROW = {
 }
 
 
-test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises_source_error = malformed_tests(
+test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises_source_error = ic.malformed_tests(
     SRC, "lmp", NORMAL, BAD_LMP_ROW, BAD_LMP
 )
 
@@ -208,7 +200,7 @@ BAD_LOAD_ROW = {
 }
 
 
-test_one_bad_load_row_is_refused_alone, test_bad_load_raises_source_error = malformed_tests(
+test_one_bad_load_row_is_refused_alone, test_bad_load_raises_source_error = ic.malformed_tests(
     SRC, "load", LOAD_NORMAL, BAD_LOAD_ROW, BAD_LOAD
 )
 
@@ -231,7 +223,7 @@ def test_real_outlook_sample_times_are_interval_end(iso_samples: Path) -> None:
 
 
 def test_recorded_polls_replay() -> None:
-    polls = replay_polls(SRC)
+    polls = ic.replay_polls(SRC)
     assert all(polls.values()), [k for k, v in polls.items() if not v]
     fall = polls["load: 2025-11-02 DST day, whole day at 23:58 PT"]
     assert sum(t["market"] == "RT5" and t["location_type"] == "system" for t in fall) == 300

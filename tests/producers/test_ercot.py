@@ -13,24 +13,16 @@ import pytest
 from gridtape.errors import SourceError
 from producers.base import Response
 from producers.ercot import ErcotSource, lmp, load, named_day
-from tests.producers.iso_contract import (
-    RECORDINGS,
-    Case,
-    IsoContract,
-    assert_contiguous,
-    fetch_recorded,
-    recorded,
-    replay_polls,
-)
+from tests.producers import iso_contract as ic
 from tools.recordings import synth
 
 SRC = ErcotSource()
 HUBS_ZONES = {"HB_HOUSTON", "HB_NORTH", "HB_SOUTH", "HB_WEST", "HB_HUBAVG", "LZ_HOUSTON", "LZ_NORTH", "LZ_WEST"}
-DIR = RECORDINGS / "ercot"
+DIR = ic.RECORDINGS / "ercot"
 
 
 def listing(report: str) -> Response:
-    return recorded("ERCOT", f"doclist_{report}.json", "2025-11-03T12:00:00Z")
+    return ic.recorded("ERCOT", f"doclist_{report}.json", "2025-11-03T12:00:00Z")
 
 
 def documents(report: str, day: str) -> list[Response]:
@@ -40,35 +32,40 @@ def documents(report: str, day: str) -> list[Response]:
     fetched = f"{datetime.strptime(day, '%Y%m%d') + timedelta(days=1):%Y-%m-%dT12:00:00Z}"  # the day after
     wanted = datetime.strptime(day, "%Y%m%d").date()
     return [doc_list] + [
-        recorded("ERCOT", f"{report}_{d.doc_id}.zip", fetched)
+        ic.recorded("ERCOT", f"{report}_{d.doc_id}.zip", fetched)
         for d in lmp.documents(doc_list)
         if named_day(d) == wanted
     ]
 
 
-NORMAL = fetch_recorded(SRC, "lmp", "2025-06-10T18:42:00Z")
+def demand(now: str) -> Response:
+    """The system-wide demand dashboard the poll at `now` saved (the file is named by that minute)."""
+    return ic.recorded("ERCOT", f"system_wide_demand_{datetime.fromisoformat(now):%Y%m%dT%H%M}.json", now)
+
+
+NORMAL = ic.fetch_recorded(SRC, "lmp", "2025-06-10T18:42:00Z")
 SCED_SPRING = documents("12300", "20250309")
 SCED_FALL = documents("12300", "20251102")
 SPP_SPRING = documents("12301", "20250309")
 SPP_FALL = documents("12301", "20251102")
-LOAD_NORMAL = recorded("ERCOT", "system_wide_demand_20250610T1842.json", "2025-06-10T18:42:01Z")
-LOAD_AFTER_SPRING = recorded("ERCOT", "system_wide_demand_20250310T1210.json", "2025-03-10T12:10:01Z")
-LOAD_AFTER_FALL = recorded("ERCOT", "system_wide_demand_20251103T1210.json", "2025-11-03T12:10:01Z")
+LOAD_NORMAL = demand("2025-06-10T18:42:01Z")
+LOAD_AFTER_SPRING = demand("2025-03-10T12:10:01Z")
+LOAD_AFTER_FALL = demand("2025-11-03T12:10:01Z")
 
 
-class TestErcotContract(IsoContract):
+class TestErcotContract(ic.IsoContract):
     source = SRC
     cases = (
-        Case("lmp normal poll", "lmp", NORMAL, 5, HUBS_ZONES),
-        Case("lmp spring poll", "lmp", fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z"), 5, HUBS_ZONES),
-        Case("lmp fall poll", "lmp", fetch_recorded(SRC, "lmp", "2025-11-02T07:07:00Z"), 5, HUBS_ZONES),
-        Case("sced 00-04 spring day", "lmp", SCED_SPRING, 36, HUBS_ZONES),
-        Case("sced 00-04 fall day", "lmp", SCED_FALL, 60, HUBS_ZONES),
-        Case("spp spring day", "lmp", SPP_SPRING, 92, HUBS_ZONES),
-        Case("spp fall day", "lmp", SPP_FALL, 100, HUBS_ZONES),
-        Case("load normal", "load", [LOAD_NORMAL], 24 + 13, {"ERCOT"}),
-        Case("load after spring day", "load", [LOAD_AFTER_SPRING], 23 + 7, {"ERCOT"}),
-        Case("load after fall day", "load", [LOAD_AFTER_FALL], 25 + 6, {"ERCOT"}),
+        ic.Case("lmp normal poll", "lmp", NORMAL, 5, HUBS_ZONES),
+        ic.Case("lmp spring poll", "lmp", ic.fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z"), 5, HUBS_ZONES),
+        ic.Case("lmp fall poll", "lmp", ic.fetch_recorded(SRC, "lmp", "2025-11-02T07:07:00Z"), 5, HUBS_ZONES),
+        ic.Case("sced 00-04 spring day", "lmp", SCED_SPRING, 36, HUBS_ZONES),
+        ic.Case("sced 00-04 fall day", "lmp", SCED_FALL, 60, HUBS_ZONES),
+        ic.Case("spp spring day", "lmp", SPP_SPRING, 92, HUBS_ZONES),
+        ic.Case("spp fall day", "lmp", SPP_FALL, 100, HUBS_ZONES),
+        ic.Case("load normal", "load", [LOAD_NORMAL], 24 + 13, {"ERCOT"}),
+        ic.Case("load after spring day", "load", [LOAD_AFTER_SPRING], 23 + 7, {"ERCOT"}),
+        ic.Case("load after fall day", "load", [LOAD_AFTER_FALL], 25 + 6, {"ERCOT"}),
     )
 
 
@@ -114,20 +111,20 @@ def test_second_sced_run_in_an_interval_wins() -> None:
 def test_sced_fall_repeated_hour_two_utc_hours() -> None:
     got = starts(SRC.parse("lmp", SCED_FALL), "HB_HOUSTON", "RT5")
     assert "2025-11-02T06:00:00Z" in got and "2025-11-02T07:00:00Z" in got  # 01:00 CDT and 01:00 CST
-    assert_contiguous(got, "2025-11-02T05:00:00Z", 60)
+    ic.assert_contiguous(got, "2025-11-02T05:00:00Z", 60)
 
 
 def test_sced_spring_gap() -> None:
     got = starts(SRC.parse("lmp", SCED_SPRING), "HB_HOUSTON", "RT5")
     assert "2025-03-09T07:55:00Z" in got and "2025-03-09T08:00:00Z" in got  # 01:55 CST then 03:00 CDT
-    assert_contiguous(got, "2025-03-09T06:00:00Z", 36)
+    ic.assert_contiguous(got, "2025-03-09T06:00:00Z", 36)
 
 
 def test_spp_dst_days_whole() -> None:
     fall = starts(SRC.parse("lmp", SPP_FALL), "HB_NORTH", "RT15")
-    assert_contiguous(fall, "2025-11-02T05:00:00Z", 100, minutes=15)
+    ic.assert_contiguous(fall, "2025-11-02T05:00:00Z", 100, minutes=15)
     spring = starts(SRC.parse("lmp", SPP_SPRING), "LZ_HOUSTON", "RT15")
-    assert_contiguous(spring, "2025-03-09T06:00:00Z", 92, minutes=15)
+    ic.assert_contiguous(spring, "2025-03-09T06:00:00Z", 92, minutes=15)
 
 
 def test_lzew_twin_is_not_emitted() -> None:
@@ -144,7 +141,7 @@ def test_load_previous_day_counts_and_times() -> None:
         ticks = SRC.parse("load", [resp])
         assert all(t["market"] == "RTH" and t["location_type"] == "system" for t in ticks)
         day = [t["interval_start"] for t in ticks][:hours]
-        assert_contiguous(day, day_start, hours, minutes=60)
+        ic.assert_contiguous(day, day_start, hours, minutes=60)
 
 
 def test_load_mislabelled_repeated_hour_is_recovered() -> None:
@@ -160,15 +157,15 @@ def test_load_mislabelled_repeated_hour_is_recovered() -> None:
 
 
 def test_fetch_picks_runs_across_the_spring_gap() -> None:
-    responses = fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z")
+    responses = ic.fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z")
     ticks = SRC.parse("lmp", responses)
     assert starts(ticks, "HB_PAN", "RT5") == ["2025-03-09T07:55:00Z", "2025-03-09T08:00:00Z", "2025-03-09T08:05:00Z"]
     urls = [r.url for r in responses]
-    assert urls == [r.url for r in fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z")]
+    assert urls == [r.url for r in ic.fetch_recorded(SRC, "lmp", "2025-03-09T08:07:00Z")]
 
 
 def test_recorded_polls_replay() -> None:
-    polls = replay_polls(SRC)
+    polls = ic.replay_polls(SRC)
     assert all(polls.values()), [k for k, v in polls.items() if not v]
     fall = starts(polls["lmp: fall DST: SCED runs at 01:55 CDT, 01:00 and 01:05 CST"], "HB_BUSAVG", "RT5")
     assert fall == ["2025-11-02T06:55:00Z", "2025-11-02T07:00:00Z", "2025-11-02T07:05:00Z"]

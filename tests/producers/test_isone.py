@@ -10,17 +10,7 @@ import pytest
 
 from producers.base import Request, Response
 from producers.isone import COOKIE_PAGE, LMP_URL, LOAD_URL, LOCATION_TYPES, ZONAL_URL, IsoneSource
-from tests.producers.iso_contract import (
-    Case,
-    IsoContract,
-    assert_contiguous,
-    assert_row_refused,
-    fetch_recorded,
-    malformed_tests,
-    recorded,
-    replay_polls,
-    source_error,
-)
+from tests.producers import iso_contract as ic
 
 SRC = IsoneSource()
 HUB_ZONES = {
@@ -35,23 +25,29 @@ HUB_ZONES = {
     ".Z.NEMASSBOST",
 }
 
-LMP_NORMAL = recorded("ISONE", "fiveminlmp_current_20250610T1842.csv", "2025-06-10T18:42:00Z")
-LMP_SPRING = recorded("ISONE", "fiveminlmp_current_20250309T0712.csv", "2025-03-09T07:12:00Z")
-LMP_FALL = recorded("ISONE", "fiveminlmp_current_20251102T0612.csv", "2025-11-02T06:12:00Z")
-LOAD_NORMAL = recorded("ISONE", "fiveminutesystemload_20250610.csv", "2025-06-10T18:42:00Z")
-LOAD_SPRING = recorded("ISONE", "fiveminutesystemload_20250309.csv", "2025-03-10T04:07:00Z")
-LOAD_FALL = recorded("ISONE", "fiveminutesystemload_20251102.csv", "2025-11-03T05:07:00Z")
+
+def lmp_poll(now: str) -> Response:
+    """The current five-minute LMP file the poll at `now` saved (the file is named by that minute)."""
+    return ic.recorded("ISONE", f"fiveminlmp_current_{datetime.fromisoformat(now):%Y%m%dT%H%M}.csv", now)
 
 
-class TestIsoneContract(IsoContract):
+LMP_NORMAL = lmp_poll("2025-06-10T18:42:00Z")
+LMP_SPRING = lmp_poll("2025-03-09T07:12:00Z")
+LMP_FALL = lmp_poll("2025-11-02T06:12:00Z")
+LOAD_NORMAL = ic.recorded("ISONE", "fiveminutesystemload_20250610.csv", "2025-06-10T18:42:00Z")
+LOAD_SPRING = ic.recorded("ISONE", "fiveminutesystemload_20250309.csv", "2025-03-10T04:07:00Z")
+LOAD_FALL = ic.recorded("ISONE", "fiveminutesystemload_20251102.csv", "2025-11-03T05:07:00Z")
+
+
+class TestIsoneContract(ic.IsoContract):
     source = SRC
     cases = (
-        Case("lmp normal", "lmp", [LMP_NORMAL], 12, HUB_ZONES),
-        Case("lmp spring hour", "lmp", [LMP_SPRING], 12, HUB_ZONES),
-        Case("lmp fall hour", "lmp", [LMP_FALL], 12, HUB_ZONES),
-        Case("load normal so far", "load", [LOAD_NORMAL], 176, {"ISONE"}),
-        Case("load spring day", "load", [LOAD_SPRING], 276, {"ISONE"}),
-        Case("load fall day", "load", [LOAD_FALL], 300, {"ISONE"}),
+        ic.Case("lmp normal", "lmp", [LMP_NORMAL], 12, HUB_ZONES),
+        ic.Case("lmp spring hour", "lmp", [LMP_SPRING], 12, HUB_ZONES),
+        ic.Case("lmp fall hour", "lmp", [LMP_FALL], 12, HUB_ZONES),
+        ic.Case("load normal so far", "load", [LOAD_NORMAL], 176, {"ISONE"}),
+        ic.Case("load spring day", "load", [LOAD_SPRING], 276, {"ISONE"}),
+        ic.Case("load fall day", "load", [LOAD_FALL], 300, {"ISONE"}),
     )
 
 
@@ -79,17 +75,17 @@ def test_known_lmp_row_components_sum() -> None:
 def test_fall_hour_read_in_file_order() -> None:
     # 01:10..01:55 EDT, then the wall clock falls back: 01:00 and 01:05 are EST (06:00Z, 06:05Z).
     got = starts(SRC.parse("lmp", [LMP_FALL]), ".Z.MAINE")
-    assert_contiguous(got, "2025-11-02T05:10:00Z", 12)
+    ic.assert_contiguous(got, "2025-11-02T05:10:00Z", 12)
     assert got[-2:] == ["2025-11-02T06:00:00Z", "2025-11-02T06:05:00Z"]
     load = starts(SRC.parse("load", [LOAD_FALL]), "ISONE")
-    assert_contiguous(load, "2025-11-02T04:00:00Z", 300)
+    ic.assert_contiguous(load, "2025-11-02T04:00:00Z", 300)
     assert "2025-11-02T05:00:00Z" in load and "2025-11-02T06:00:00Z" in load  # both 01:00s
 
 
 def test_spring_gap() -> None:
     got = starts(SRC.parse("lmp", [LMP_SPRING]), ".Z.CONNECTICUT")
-    assert_contiguous(got, "2025-03-09T06:10:00Z", 12)  # 01:10 EST .. 01:55 EST, 03:00 EDT, 03:05 EDT
-    assert_contiguous(starts(SRC.parse("load", [LOAD_SPRING]), "ISONE"), "2025-03-09T05:00:00Z", 276)
+    ic.assert_contiguous(got, "2025-03-09T06:10:00Z", 12)  # 01:10 EST .. 01:55 EST, 03:00 EDT, 03:05 EDT
+    ic.assert_contiguous(starts(SRC.parse("load", [LOAD_SPRING]), "ISONE"), "2025-03-09T05:00:00Z", 276)
 
 
 def test_first_ambiguous_row_uses_fetch_time() -> None:
@@ -147,12 +143,12 @@ def test_fetch_gets_the_cookie_page_first() -> None:
 
 
 def test_recorded_polls_replay() -> None:
-    polls = replay_polls(SRC)
+    polls = ic.replay_polls(SRC)
     assert all(polls.values())
     fall = polls["load: after the fall DST day: 2025-11-02 whole (300) + new day"]
     assert len([t for t in fall if t["location_type"] == "system"]) == 301
     assert {t["location"] for t in fall if t["location_type"] == "zone"} == HUB_ZONES - {".H.INTERNAL_HUB"}
-    assert fetch_recorded(SRC, "lmp", "2025-06-10T18:42:00Z")[0].url == LMP_URL + "?type=prelim"
+    assert ic.fetch_recorded(SRC, "lmp", "2025-06-10T18:42:00Z")[0].url == LMP_URL + "?type=prelim"
 
 
 GOOD_LMP = LMP_NORMAL.body.decode()
@@ -171,7 +167,7 @@ BAD_LMP_ROW = {
 }
 
 
-test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises = malformed_tests(
+test_one_bad_lmp_row_is_refused_alone, test_bad_lmp_raises = ic.malformed_tests(
     SRC, "lmp", LMP_NORMAL, BAD_LMP_ROW, BAD_LMP
 )
 
@@ -186,7 +182,7 @@ BAD_LOAD = {
 
 
 def test_one_bad_load_row_is_refused_alone() -> None:
-    assert_row_refused(SRC, "load", LOAD_NORMAL, GOOD_LOAD.replace('00:00",', '00:00",x', 1).encode())
+    ic.assert_row_refused(SRC, "load", LOAD_NORMAL, GOOD_LOAD.replace('00:00",', '00:00",x', 1).encode())
 
 
 def test_load_after_an_outage_reads_every_day_since_the_cursor() -> None:
@@ -200,7 +196,7 @@ def test_load_after_an_outage_reads_every_day_since_the_cursor() -> None:
 
 @pytest.mark.parametrize("body", BAD_LOAD.values(), ids=BAD_LOAD.keys())
 def test_bad_load_raises(body: bytes) -> None:
-    assert LOAD_URL in source_error(SRC, "load", LOAD_NORMAL, body).url
+    assert LOAD_URL in ic.source_error(SRC, "load", LOAD_NORMAL, body).url
 
 
 def test_real_location_list_types_and_names(iso_samples: Path) -> None:

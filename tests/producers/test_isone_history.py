@@ -260,12 +260,16 @@ def test_history_tree_writes_a_replayable_range(tmp_path: Path) -> None:
 
 def test_zone_ids_match_iso_nes_location_list(iso_samples: Path) -> None:
     """The historical five-minute files and the zonal load name locations by ID only: the IDs
-    gridtape maps are ISO-NE's own (its location list and a real zonal demand answer)."""
-    from producers.isone.files import HUB_AND_ZONES
+    gridtape maps are ISO-NE's own (its location list and a real zonal demand answer), and
+    the type a name's prefix gives is the type ISO-NE lists for it."""
+    from producers.isone.files import HUB_AND_ZONES, LOCATION_TYPES, type_by_name
 
     doc = json.loads((iso_samples / "isone" / "isone_ws_locations_00.json").read_text())
-    real = {str(loc["LocationID"]): loc["LocationName"] for loc in doc["Locations"]["Location"]}
-    assert {k: name for k, (name, _) in HUB_AND_ZONES.items()} == {k: real[k] for k in HUB_AND_ZONES}
+    locations = doc["Locations"]["Location"]
+    real = {str(loc["LocationID"]): loc["LocationName"] for loc in locations}
+    assert {k: real[k] for k in HUB_AND_ZONES} == HUB_AND_ZONES
+    for loc in locations:
+        assert type_by_name(loc["LocationName"]) == LOCATION_TYPES.get(loc["LocationType"], "node"), loc
     demand = json.loads((iso_samples / "isone" / "isone_ws_realtimehourlydemand_current_loc4001_00.json").read_text())
     location = demand["HourlyRtDemand"]["Location"]
-    assert HUB_AND_ZONES[location["@LocId"]] == (location["$"], "zone")
+    assert HUB_AND_ZONES[location["@LocId"]] == location["$"] and type_by_name(location["$"]) == "zone"

@@ -13,39 +13,39 @@ import pytest
 from gridtape import isos
 from producers.base import Response
 from producers.miso import LMP_ROLLING_URL, LMP_URL, MisoSource
-from tests.producers.iso_contract import (
-    Case,
-    IsoContract,
-    assert_contiguous,
-    malformed_tests_of,
-    recorded,
-    replay_polls,
-)
+from tests.producers import iso_contract as ic
 
 HUBS = isos.get("MISO").hubs
 SRC = MisoSource()
-LMP_NORMAL = recorded("MISO", "fiveminexpost_current_20250610T1842.json", "2025-06-10T18:42:00Z")
-LMP_SPRING = recorded("MISO", "fiveminexpost_current_20250309T0807.json", "2025-03-09T08:07:00Z")
-LMP_FALL = recorded("MISO", "fiveminexpost_current_20251102T0607.json", "2025-11-02T06:07:00Z")
-DAY_SPRING = recorded("MISO", "rolling_20250309.json", "2025-03-10T05:01:00Z", url=LMP_ROLLING_URL)
-DAY_FALL = recorded("MISO", "rolling_20251102.json", "2025-11-03T05:01:00Z", url=LMP_ROLLING_URL)
-LOAD_NORMAL = recorded("MISO", "realtimetotalload_20250610.json", "2025-06-10T18:42:00Z")
-LOAD_SPRING = recorded("MISO", "realtimetotalload_20250309.json", "2025-03-10T05:00:40Z")
-LOAD_FALL = recorded("MISO", "realtimetotalload_20251102.json", "2025-11-03T05:00:40Z")
 
 
-class TestMisoContract(IsoContract):
+def lmp_poll(now: str) -> Response:
+    """The current five-minute LMP file the poll at `now` saved (the file is named by that minute)."""
+    return ic.recorded("MISO", f"fiveminexpost_current_{datetime.fromisoformat(now):%Y%m%dT%H%M}.json", now)
+
+
+LMP_NORMAL = lmp_poll("2025-06-10T18:42:00Z")
+LMP_SPRING = lmp_poll("2025-03-09T08:07:00Z")
+LMP_FALL = lmp_poll("2025-11-02T06:07:00Z")
+DAY_SPRING = ic.recorded("MISO", "rolling_20250309.json", "2025-03-10T05:01:00Z", url=LMP_ROLLING_URL)
+DAY_FALL = ic.recorded("MISO", "rolling_20251102.json", "2025-11-03T05:01:00Z", url=LMP_ROLLING_URL)
+LOAD_NORMAL = ic.recorded("MISO", "realtimetotalload_20250610.json", "2025-06-10T18:42:00Z")
+LOAD_SPRING = ic.recorded("MISO", "realtimetotalload_20250309.json", "2025-03-10T05:00:40Z")
+LOAD_FALL = ic.recorded("MISO", "realtimetotalload_20251102.json", "2025-11-03T05:00:40Z")
+
+
+class TestMisoContract(ic.IsoContract):
     source = SRC
     cases = (
-        Case("lmp normal", "lmp", [LMP_NORMAL], 1, set(HUBS)),
-        Case("lmp spring poll", "lmp", [LMP_SPRING], 1, set(HUBS)),
-        Case("lmp fall poll", "lmp", [LMP_FALL], 1, set(HUBS)),
+        ic.Case("lmp normal", "lmp", [LMP_NORMAL], 1, set(HUBS)),
+        ic.Case("lmp spring poll", "lmp", [LMP_SPRING], 1, set(HUBS)),
+        ic.Case("lmp fall poll", "lmp", [LMP_FALL], 1, set(HUBS)),
         # EST all year: the DST days are ordinary 288-interval market days.
-        Case("lmp spring day", "lmp", [DAY_SPRING], 288, set(HUBS)),
-        Case("lmp fall day", "lmp", [DAY_FALL], 288, set(HUBS)),
-        Case("load normal so far", "load", [LOAD_NORMAL], 164, {"MISO"}),
-        Case("load spring day", "load", [LOAD_SPRING], 288, {"MISO"}),
-        Case("load fall day", "load", [LOAD_FALL], 288, {"MISO"}),
+        ic.Case("lmp spring day", "lmp", [DAY_SPRING], 288, set(HUBS)),
+        ic.Case("lmp fall day", "lmp", [DAY_FALL], 288, set(HUBS)),
+        ic.Case("load normal so far", "load", [LOAD_NORMAL], 164, {"MISO"}),
+        ic.Case("load spring day", "load", [LOAD_SPRING], 288, {"MISO"}),
+        ic.Case("load fall day", "load", [LOAD_FALL], 288, {"MISO"}),
     )
 
 
@@ -64,9 +64,9 @@ def test_known_row_est_interval_end_and_components() -> None:
 def test_dst_days_are_plain_est_days() -> None:
     for resp, first in ((DAY_SPRING, "2025-03-09T05:00:00Z"), (DAY_FALL, "2025-11-02T05:00:00Z")):
         starts = sorted(t["interval_start"] for t in SRC.parse("lmp", [resp]) if t["location"] == "MINN.HUB")
-        assert_contiguous(starts, first, 288)
+        ic.assert_contiguous(starts, first, 288)
     load = sorted(t["interval_start"] for t in SRC.parse("load", [LOAD_FALL]))
-    assert_contiguous(load, "2025-11-02T05:00:00Z", 288)
+    ic.assert_contiguous(load, "2025-11-02T05:00:00Z", 288)
 
 
 def test_nodes_with_include_nodes() -> None:
@@ -95,7 +95,7 @@ def test_numbers_as_json_numbers_are_read() -> None:
 
 
 def test_recorded_polls_replay() -> None:
-    polls = replay_polls(SRC)
+    polls = ic.replay_polls(SRC)
     assert all(polls.values())
     assert [t["interval_start"] for t in polls["lmp: spring DST day (MISO stays on EST: 03:00-03:05 EST)"]][:1] == [
         "2025-03-09T08:00:00Z"
@@ -131,19 +131,18 @@ BAD_ROW = {  # (GOOD name, what is broken): the good body with one row unreadabl
     ("load", "negative load"): _swap(LOAD_NORMAL.body, '"Time":"00:00","Value":"', '"Time":"00:00","Value":"-'),
     ("load", "off the grid"): _swap(LOAD_NORMAL.body, '"Time":"00:05"', '"Time":"00:07"'),
 }
-test_one_bad_row_is_refused_alone, test_bad_body_raises = malformed_tests_of(SRC, GOOD, BAD_ROW, BAD)
+test_one_bad_row_is_refused_alone, test_bad_body_raises = ic.malformed_tests_of(SRC, GOOD, BAD_ROW, BAD)
 
 
 def test_a_three_hour_gap_is_healed_from_the_rolling_feed() -> None:
     from datetime import timedelta
 
     from producers import http
-    from tests.producers.iso_contract import RECORDINGS, replay_layer
 
     now = datetime(2025, 11, 2, 20, 7, tzinfo=UTC)  # 15:07 EST
     since = now - timedelta(hours=3, minutes=2)  # the cursor: end of 17:00-17:05Z
-    rolling = http.RecordedResponse(LMP_ROLLING_URL, {}, RECORDINGS / "miso" / "rolling_20251102.json", 200, {})
-    layer = replay_layer("MISO", extra=[rolling], now=now)
+    rolling = http.RecordedResponse(LMP_ROLLING_URL, {}, ic.RECORDINGS / "miso" / "rolling_20251102.json", 200, {})
+    layer = ic.replay_layer("MISO", extra=[rolling], now=now)
     responses = SRC.fetch("lmp", layer, now, since)
     assert [r.url for r in responses] == [LMP_ROLLING_URL] and not layer.transport.unmatched
     ticks = SRC.parse("lmp", responses)

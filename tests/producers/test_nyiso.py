@@ -14,14 +14,9 @@ from gridtape import contract
 from gridtape.errors import SourceError
 from producers.base import Request, Response
 from producers.nyiso import LMP_CURRENT_URL, NyisoSource, lmp_day_url, pal_day_url
-from tests.producers.iso_contract import (
-    RECORDINGS,
-    Case,
-    IsoContract,
-    replay_polls,
-)
+from tests.producers import iso_contract as ic
 
-REC = RECORDINGS / "nyiso"
+REC = ic.RECORDINGS / "nyiso"
 FETCHED = datetime(2025, 11, 3, 5, 3, tzinfo=UTC)
 
 
@@ -47,22 +42,22 @@ ZONES = {"CAPITL", "CENTRL", "DUNWOD", "GENESE", "HUD VL", "LONGIL", "MHK VL", "
 PROXIES = {"H Q", "NPX", "O H", "PJM"}
 
 
-class TestNyisoContract(IsoContract):
+class TestNyisoContract(ic.IsoContract):
     source = NyisoSource()
     cases = (
-        Case("lmp-normal-day", "lmp", LMP_JUNE, expected_locations=ZONES | PROXIES),
-        Case("lmp-fall-back-day", "lmp", [LMP_FALL], 300, ZONES | PROXIES),
-        Case(
+        ic.Case("lmp-normal-day", "lmp", LMP_JUNE, expected_locations=ZONES | PROXIES),
+        ic.Case("lmp-fall-back-day", "lmp", [LMP_FALL], 300, ZONES | PROXIES),
+        ic.Case(
             "lmp-fall-back-poll",
             "lmp",
             [recorded("realtime_zone_lbmp_20251103T0500Z.csv", LMP_CURRENT_URL), LMP_FALL],
             300,
             ZONES | PROXIES,
         ),
-        Case("lmp-spring-forward-day", "lmp", [LMP_SPRING], 276, ZONES | PROXIES),
-        Case("load-normal-day", "load", [recorded("20250610pal.csv", pal_day_url(day(2025, 6, 10)), JUNE)]),
-        Case("load-fall-back-day", "load", [PAL_FALL], 300, ZONES | {"NYISO"}),
-        Case("load-spring-forward-day", "load", [PAL_SPRING], 276, ZONES | {"NYISO"}),
+        ic.Case("lmp-spring-forward-day", "lmp", [LMP_SPRING], 276, ZONES | PROXIES),
+        ic.Case("load-normal-day", "load", [recorded("20250610pal.csv", pal_day_url(day(2025, 6, 10)), JUNE)]),
+        ic.Case("load-fall-back-day", "load", [PAL_FALL], 300, ZONES | {"NYISO"}),
+        ic.Case("load-spring-forward-day", "load", [PAL_SPRING], 276, ZONES | {"NYISO"}),
     )
 
 
@@ -210,7 +205,7 @@ def test_http_error_status_is_a_source_error() -> None:
 
 
 def test_every_recorded_poll_fetches_and_parses() -> None:
-    polls = replay_polls(NyisoSource())
+    polls = ic.replay_polls(NyisoSource())
     assert len(polls) == 9 and all(polls.values())
     fall = polls["lmp: fall-back day 2025-11-02 complete (300 intervals)"]
     assert len({t["interval_start"] for t in fall if t["location"] == "N.Y.C."}) == 300

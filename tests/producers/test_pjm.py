@@ -16,17 +16,9 @@ from gridtape import contract, isos
 from gridtape.errors import SourceError, TerminalError
 from producers.base import Request, Response
 from producers.pjm import HUB_IDS, LMP_URL, LOAD_URL, MissingApiKey, PjmSource
-from tests.producers.iso_contract import (
-    RECORDINGS,
-    Case,
-    IsoContract,
-    assert_contiguous,
-    fetch_recorded,
-    recorded,
-    replay_polls,
-)
+from tests.producers import iso_contract as ic
 
-MANIFEST = json.loads((RECORDINGS / "pjm" / "manifest.json").read_text())
+MANIFEST = json.loads((ic.RECORDINGS / "pjm" / "manifest.json").read_text())
 HUBS = {
     "EASTERN HUB", "ATSI GEN HUB", "DOMINION HUB", "OHIO HUB", "AEP-DAYTON HUB", "AEP GEN HUB",
     "CHICAGO HUB", "CHICAGO GEN HUB", "N ILLINOIS HUB", "WESTERN HUB", "WEST INT HUB", "NEW JERSEY HUB",
@@ -43,10 +35,10 @@ FEEDS = {"lmp": "rt_unverified_fivemin_lmps", "load": "inst_load", "dam": "da_hr
 
 def poll_response(dataset: str, now: str) -> Response:
     stamp = datetime.fromisoformat(now.replace("Z", "+00:00")).strftime("%Y%m%dT%H%MZ")
-    return recorded("PJM", f"{FEEDS[dataset]}_{stamp}.json", now)
+    return ic.recorded("PJM", f"{FEEDS[dataset]}_{stamp}.json", now)
 
 
-def cases() -> list[Case]:
+def cases() -> list[ic.Case]:
     """The real-time polls (lmp, load); the day-ahead ones are in test_pjm_dam.py."""
     out = []
     for poll in MANIFEST["polls"]:
@@ -54,11 +46,11 @@ def cases() -> list[Case]:
             continue
         expected = HUBS | ZONES if poll["dataset"] == "lmp" else AREAS
         # each recording is one hour of 5-minute intervals
-        out.append(Case(poll["label"], poll["dataset"], [poll_response(poll["dataset"], poll["now"])], 12, expected))
+        out.append(ic.Case(poll["label"], poll["dataset"], [poll_response(poll["dataset"], poll["now"])], 12, expected))
     return out
 
 
-class TestPjmContract(IsoContract):
+class TestPjmContract(ic.IsoContract):
     source = PjmSource(credentials={"api_key": "test"})
     cases = tuple(cases())
 
@@ -85,7 +77,7 @@ class TestValues:
         assert epts == [*(f"01:{m:02d}" for m in range(30, 60, 5)), *(f"01:{m:02d}" for m in range(0, 30, 5))]
         ticks = by_key(SOURCE.parse("lmp", [resp]))
         hub = sorted(s for loc, s in ticks if loc == "CHICAGO HUB")
-        assert_contiguous(hub, "2025-11-02T05:30:00Z", 12)
+        ic.assert_contiguous(hub, "2025-11-02T05:30:00Z", 12)
         assert ticks[("CHICAGO HUB", "2025-11-02T05:55:00Z")]["lmp"] == -30.289911  # 01:55 EDT
         assert ticks[("CHICAGO HUB", "2025-11-02T06:00:00Z")]["lmp"] == -22.918764  # 01:00 EST, after it
 
@@ -95,7 +87,7 @@ class TestValues:
         assert epts[5:7] == ["01:55", "03:00"]  # 02:00-02:55 EPT never happened
         ticks = SOURCE.parse("lmp", [resp])
         starts = sorted(t["interval_start"] for t in ticks if t["location"] == "PJM-RTO")
-        assert_contiguous(starts, "2025-03-09T06:30:00Z", 12)
+        ic.assert_contiguous(starts, "2025-03-09T06:30:00Z", 12)
 
     def test_load_areas_and_system(self) -> None:
         ticks = by_key(SOURCE.parse("load", [poll_response("load", "2025-11-02T06:32:00Z")]))
@@ -129,7 +121,7 @@ class TestValues:
 
 
 def test_every_recorded_poll_replays() -> None:
-    polls = replay_polls(PjmSource(credentials={"api_key": "replay"}))
+    polls = ic.replay_polls(PjmSource(credentials={"api_key": "replay"}))
     assert len(polls) == 9 and all(polls.values())
     assert {p.split(":")[0] for p in polls} == {"lmp", "load", "dam"}
     assert not any(t["location_type"] == "node" for ticks in polls.values() for t in ticks)
@@ -140,7 +132,7 @@ def test_every_recorded_lmp_poll_replays_with_include_nodes_too() -> None:
     polls = {}
     for poll in MANIFEST["polls"]:
         if poll["dataset"] == "lmp":  # the day-ahead recordings answer the hub-and-zone request only
-            responses = fetch_recorded(source, "lmp", poll["now"])
+            responses = ic.fetch_recorded(source, "lmp", poll["now"])
             polls[poll["label"]] = source.parse("lmp", responses)
     lmp = polls["normal day: the last hour of hubs and zones"]
     nodes = {t["location"] for t in lmp if t["location_type"] == "node"}

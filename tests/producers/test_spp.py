@@ -16,25 +16,17 @@ from gridtape import contract
 from gridtape.errors import SourceError
 from producers.base import Request, Response
 from producers.spp import LATEST_PATH, LMP_URL, LOAD_URL, SppSource, interval_path
-from tests.producers.iso_contract import (
-    RECORDINGS,
-    Case,
-    IsoContract,
-    assert_contiguous,
-    fetch_recorded,
-    recorded,
-    replay_polls,
-)
+from tests.producers import iso_contract as ic
 from tools.recordings.generate_spp import ends
 
-REC = RECORDINGS / "spp"
+REC = ic.RECORDINGS / "spp"
 MANIFEST = json.loads((REC / "manifest.json").read_text())
 HUBS = {"SPPNORTH_HUB", "SPPSOUTH_HUB", "KCPL_GMOC_HUB"}
 ZONES = {"KCPL_KCPL", "GRDA_GRDA", "NPPD_NPPD", "EDE_EDE", "LES_LES"}
 
 
 def interval_files(times: list[datetime], fetched_at: str) -> list[Response]:
-    return [recorded("SPP", interval_path(end).rsplit("/", 1)[1], fetched_at) for end in times]
+    return [ic.recorded("SPP", interval_path(end).rsplit("/", 1)[1], fetched_at) for end in times]
 
 
 FALL = interval_files(
@@ -50,18 +42,18 @@ JUNE_2026 = interval_files(
 
 def load_file(now: str) -> Response:
     stamp = datetime.fromisoformat(now.replace("Z", "+00:00")).strftime("%Y%m%dT%H%MZ")
-    return recorded("SPP", f"load-forecast_{stamp}.csv", now)
+    return ic.recorded("SPP", f"load-forecast_{stamp}.csv", now)
 
 
-class TestSppContract(IsoContract):
+class TestSppContract(ic.IsoContract):
     source = SppSource()
     cases = (
-        Case("lmp-2026-layout-with-baa", "lmp", JUNE_2026, 4, HUBS | ZONES | {"SWPW_HUB"}),
-        Case("lmp-fall-back-day-every-file", "lmp", FALL, 300, HUBS | ZONES),
-        Case("lmp-spring-forward-day-every-file", "lmp", SPRING, 276, HUBS | ZONES),
-        Case("load-normal-day", "load", [load_file("2026-06-10T18:42:30Z")], 288, {"SPP"}),
-        Case("load-after-fall-back", "load", [load_file("2025-11-03T06:02:30Z")], 288, {"SPP"}),
-        Case("load-after-spring-forward", "load", [load_file("2025-03-10T05:02:30Z")], 288, {"SPP"}),
+        ic.Case("lmp-2026-layout-with-baa", "lmp", JUNE_2026, 4, HUBS | ZONES | {"SWPW_HUB"}),
+        ic.Case("lmp-fall-back-day-every-file", "lmp", FALL, 300, HUBS | ZONES),
+        ic.Case("lmp-spring-forward-day-every-file", "lmp", SPRING, 276, HUBS | ZONES),
+        ic.Case("load-normal-day", "load", [load_file("2026-06-10T18:42:30Z")], 288, {"SPP"}),
+        ic.Case("load-after-fall-back", "load", [load_file("2025-11-03T06:02:30Z")], 288, {"SPP"}),
+        ic.Case("load-after-spring-forward", "load", [load_file("2025-03-10T05:02:30Z")], 288, {"SPP"}),
     )
 
 
@@ -115,11 +107,11 @@ class TestValues:
 
     def test_dst_days_lose_and_duplicate_nothing(self) -> None:
         fall = sorted(t["interval_start"] for t in SOURCE.parse("lmp", FALL) if t["location"] == "SPPSOUTH_HUB")
-        assert_contiguous(fall, "2025-11-02T05:00:00Z", 300)
+        ic.assert_contiguous(fall, "2025-11-02T05:00:00Z", 300)
         spring = sorted(t["interval_start"] for t in SOURCE.parse("lmp", SPRING) if t["location"] == "SPPSOUTH_HUB")
-        assert_contiguous(spring, "2025-03-09T06:00:00Z", 276)
+        ic.assert_contiguous(spring, "2025-03-09T06:00:00Z", 276)
         load = sorted(t["interval_start"] for t in SOURCE.parse("load", [load_file("2025-11-03T06:02:30Z")]))
-        assert_contiguous(load, "2025-11-02T06:00:00Z", 288)
+        ic.assert_contiguous(load, "2025-11-02T06:00:00Z", 288)
 
     def test_location_types_and_nodes(self) -> None:
         types = {t["location"]: t["location_type"] for t in SOURCE.parse("lmp", JUNE_2026)}
@@ -141,7 +133,7 @@ class TestValues:
 
 
 def test_every_recorded_poll_replays() -> None:
-    polls = replay_polls(SppSource())
+    polls = ic.replay_polls(SppSource())
     assert len(polls) == 13 and all(polls.values())
     repeated = polls["lmp: fall-back day: 01:05d, first of the repeated hour"]
     assert {t["interval_end"] for t in repeated} == {
@@ -288,17 +280,16 @@ def test_real_empty_interval_file_raises(iso_samples: Path) -> None:
 def test_a_three_hour_gap_is_healed_file_by_file() -> None:
     from producers import http
     from producers.spp import interval_path
-    from tests.producers.iso_contract import replay_layer
 
     latest_end = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)  # 06:00 CST
     since = latest_end - timedelta(hours=3)
     now = latest_end + timedelta(minutes=1, seconds=30)
-    layer = replay_layer("SPP", now=now)
+    layer = ic.replay_layer("SPP", now=now)
     file = next(
         r.path for r in layer.transport.recordings.responses if r.params.get("path") == interval_path(latest_end)
     )
     latest = http.RecordedResponse(LMP_URL, {"path": LATEST_PATH}, file, 200, {})
-    layer = replay_layer("SPP", keep=lambda r: r.params.get("path") != LATEST_PATH, extra=[latest], now=now)
+    layer = ic.replay_layer("SPP", keep=lambda r: r.params.get("path") != LATEST_PATH, extra=[latest], now=now)
     responses = SOURCE.fetch("lmp", layer, now, since)
     assert not layer.transport.unmatched and len(responses) == 35 + 1  # the gap's files, then the latest
     ticks = SOURCE.parse("lmp", responses)
@@ -323,7 +314,7 @@ def test_a_gap_longer_than_a_poll_can_read_is_read_oldest_first_without_the_late
 
 
 def test_a_row_whose_interval_and_gmt_time_disagree_is_refused() -> None:
-    good = fetch_recorded(SOURCE, "lmp", "2026-06-10T18:42:30Z")[-1]
+    good = ic.fetch_recorded(SOURCE, "lmp", "2026-06-10T18:42:30Z")[-1]
     text = good.body.decode()
     first = next(line for line in text.splitlines() if ",SPPNORTH_HUB," in line)
     wrong = first.replace("06/10/2026 13:", "06/10/2026 12:", 1)  # Interval an hour off its GMTIntervalEnd

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from gridtape.timeutil import EASTERN
 from producers.isone import COOKIE_PAGE, LMP_COLUMNS, LOAD_COLUMNS, LOCATION_TYPES, IsoneSource
-from producers.isone.files import HUB_AND_ZONES
+from producers.isone.files import HUB_AND_ZONES, type_by_name
 from tools.recordings import synth
 
 # The hub and zones (ISO-NE's IDs and names, as the parser knows them), then three nodes (the
 # external node is from ISO-NE's location list, the two network nodes are made-up names).
 TYPE_OF = {kind: location_type for location_type, kind in LOCATION_TYPES.items()}  # "hub" -> "HUB"
 LOCATIONS: tuple[tuple[int, str, str], ...] = (
-    *((int(loc_id), name, TYPE_OF[kind]) for loc_id, (name, kind) in HUB_AND_ZONES.items()),
+    *((int(loc_id), name, TYPE_OF[type_by_name(name)]) for loc_id, name in HUB_AND_ZONES.items()),
     (4011, ".I.ROSETON 345 1", "EXT. NODE"),
     (10301, "UN.BRIDGEPT22.8BPT3", "NETWORK NODE"),
     (16002, "LD.MILLBURY115", "NETWORK NODE"),
