@@ -79,12 +79,15 @@ def transform_fast(lines: Any) -> Any:
     return flat.select("value", "raw_path", "_t", rules.fast_ok().alias("_fast"))
 
 
-def _zone_expr(iso_col: str = "iso") -> Any:
+def _local_day(ts: Any) -> Any:
+    """The ISO's local date of a UTC timestamp (null for an unknown ISO). One branch per ISO,
+    each with its zone as a literal: a zone taken from a column is looked up on every row."""
     from pyspark.sql import functions as F
 
     expr: Any = None
     for iso in isos.TABLE:
-        expr = (F.when if expr is None else expr.when)(F.col(iso_col) == iso.code, F.lit(iso.zone))
+        day = F.to_date(F.from_utc_timestamp(ts, iso.zone))
+        expr = (F.when if expr is None else expr.when)(F.col("iso") == iso.code, day)
     return expr
 
 
@@ -95,7 +98,7 @@ def _pick(f: Any, cast: Any) -> Any:
     fast, exact = F.col("_t")[f.name], F.col(f.name)
     if cast is not None:
         exact = cast(f.name)
-        fast = F.expr(f"try_cast(`_t`.`{f.name}` AS TIMESTAMP)") if f.kind == "timestamp" else fast
+        fast = rules.fast_timestamp(f"`_t`.`{f.name}`") if f.kind == "timestamp" else fast
     return F.when(F.col("_fast"), fast).otherwise(exact).alias(f.name)
 
 
@@ -117,7 +120,7 @@ def transform_classify(lines: Any, params: CompactParams) -> Any:
         "value", "raw_path", "_t", "_fast", F.explode(F.array(F.when(slow, _map("value")))).alias("_o")
     )
     exact = mapped.select(
-        F.inline(F.array(F.struct("_t", "_fast", *_exact_row(F.col("_o"), F.col("raw_path"), keep=slow))))
+        "_t", "_fast", F.inline(F.array(F.struct(*_exact_row(F.col("_o"), F.col("raw_path"), keep=slow))))
     )
     judged = exact.withColumn("_reason", F.when(slow, rules.reason()))
     cast = {"timestamp": rules.as_timestamp, "float": rules.as_double, "int": rules.as_long}
@@ -127,11 +130,7 @@ def transform_classify(lines: Any, params: CompactParams) -> Any:
         F.when(slow, F.col("_line")).alias("_line"),
         *[_pick(f, cast.get(f.kind)) for f in TICK.fields],
     )
-    local_day = F.to_date(F.from_utc_timestamp(F.col("interval_start"), _zone_expr()))
-    with_day = typed.withColumn(
-        "trade_date",
-        F.coalesce(F.when(F.col("iso").isin(*isos.CODES), local_day), F.to_date("_raw_date")),
-    )
+    with_day = typed.withColumn("trade_date", F.coalesce(_local_day(F.col("interval_start")), F.to_date("_raw_date")))
     wanted = [d.isoformat() for d in params.days]
     return with_day.where(F.col("trade_date").cast("string").isin(*wanted))
 
