@@ -124,10 +124,26 @@ def decode(body: bytes) -> str:
 
 def csv_rows(text: str) -> list[list[str]]:
     """All rows of a CSV text (quoted fields unquoted); blank lines dropped."""
+    rows: Iterable[list[str]] | None = _split_rows(text)
     try:
-        return [row for row in csv.reader(io.StringIO(text), strict=True) if any(map(str.strip, row))]
+        if rows is None:
+            rows = csv.reader(io.StringIO(text), strict=True)
+        return [row for row in rows if any(map(str.strip, row))]
     except csv.Error as exc:
         raise FormatError(f"malformed CSV ({exc})") from None
+
+
+def _split_rows(text: str) -> list[list[str]] | None:
+    """What csv.reader reads from a text with no quote, no lone CR and no line past its field
+    limit: each line split at its commas (several times faster). None for any other text."""
+    if '"' in text:
+        return None
+    lines = text.replace("\r\n", "\n").split("\n")
+    if "\r" in text and any("\r" in line for line in lines):
+        return None
+    if len(text) > csv.field_size_limit() and max(map(len, lines)) > csv.field_size_limit():
+        return None
+    return [line.split(",") for line in lines]
 
 
 def csv_records(text: str, required: Iterable[str]) -> list[dict[str, str]]:
