@@ -29,6 +29,8 @@ from tools.recordings.demo_day import DAY, FOLDER
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "producers" / "recordings"
 DAY_DIR = RECORDINGS / FOLDER
+FRESH = "-fresh"  # the suffix of the stream and table of the replay on a fresh table
+SHARDS = 16  # ~5,000 of the test's ~80,000 records each: moto's puts cost O(records in the shard)
 
 
 def test_generator_writes_the_committed_day(tmp_path: Path) -> None:
@@ -89,23 +91,27 @@ def test_every_feed_of_the_iso_table_covers_the_day(iso: str) -> None:
 
 @pytest.fixture
 def own(batch_stack: config.Names) -> Iterator[config.Names]:
-    """A ticks stream, state table and buckets of this test's own."""
+    """A ticks stream, state table and buckets of this test's own, and a stream and table for
+    the replay on a fresh table (its records are not the demo's: they are never landed)."""
     names = config.Names(env=f"{batch_stack.env}-day", account=batch_stack.account)
     kinesis, ddb, s3 = aws.client("kinesis"), aws.client("dynamodb"), aws.client("s3")
-    kinesis.create_stream(StreamName=names.ticks_stream, ShardCount=2)
-    kinesis.get_waiter("stream_exists").wait(StreamName=names.ticks_stream, WaiterConfig={"Delay": 0.2})
-    for table in (names.poller_state_table, names.poller_state_table + "-fresh"):
+    streams = (names.ticks_stream, names.ticks_stream + FRESH)
+    for stream in streams:
+        kinesis.create_stream(StreamName=stream, ShardCount=SHARDS)
+        kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+    for table in (names.poller_state_table, names.poller_state_table + FRESH):
         create_table(table, ddb)
     for bucket in (names.raw_bucket, names.curated_bucket):
         s3.create_bucket(Bucket=bucket)
     yield names
-    kinesis.delete_stream(StreamName=names.ticks_stream)
+    for stream in streams:
+        kinesis.delete_stream(StreamName=stream)
 
 
-def sinks(names: config.Names, table: str | None = None) -> Sinks:
+def sinks(names: config.Names, suffix: str = "") -> Sinks:
     return Sinks(
-        state=StateStore(table or names.poller_state_table, sleep=lambda _s: None),
-        publisher=KinesisPublisher(names.ticks_stream, sleep=lambda _s: None),
+        state=StateStore(names.poller_state_table + suffix, sleep=lambda _s: None),
+        publisher=KinesisPublisher(names.ticks_stream + suffix, sleep=lambda _s: None),
         quarantine=Quarantine(names.raw_bucket),
         metrics=MemoryMetrics(),
     )
@@ -129,7 +135,7 @@ def test_demo_order_day_then_recordings_and_the_nightly_of_the_day_passes(
     # fresh table, or better: a poll of an earlier date no longer reaches back to the cursor
     # another recorded date left (a 404 for a range nobody recorded).
     after = outcomes(poll_replay(RECORDINGS, list(isos.CODES), sinks(own)))
-    fresh = outcomes(poll_replay(RECORDINGS, list(isos.CODES), sinks(own, own.poller_state_table + "-fresh")))
+    fresh = outcomes(poll_replay(RECORDINGS, list(isos.CODES), sinks(own, FRESH)))
     assert [o[:3] for o in after] == [o[:3] for o in fresh]
     changed = [(a, f) for a, f in zip(after, fresh, strict=True) if a != f]
 
