@@ -95,17 +95,16 @@ def own(batch_stack: config.Names) -> Iterator[config.Names]:
     the replay on a fresh table (its records are not the demo's: they are never landed)."""
     names = config.Names(env=f"{batch_stack.env}-day", account=batch_stack.account)
     kinesis, ddb, s3 = aws.client("kinesis"), aws.client("dynamodb"), aws.client("s3")
-    streams = (names.ticks_stream, names.ticks_stream + FRESH)
-    for stream in streams:
+    for suffix in ("", FRESH):
+        stream = names.ticks_stream + suffix
         kinesis.create_stream(StreamName=stream, ShardCount=SHARDS)
         kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
-    for table in (names.poller_state_table, names.poller_state_table + FRESH):
-        create_table(table, ddb)
+        create_table(names.poller_state_table + suffix, ddb)
     for bucket in (names.raw_bucket, names.curated_bucket):
         s3.create_bucket(Bucket=bucket)
     yield names
-    for stream in streams:
-        kinesis.delete_stream(StreamName=stream)
+    for suffix in ("", FRESH):
+        kinesis.delete_stream(StreamName=names.ticks_stream + suffix)
 
 
 def sinks(names: config.Names, suffix: str = "") -> Sinks:
