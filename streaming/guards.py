@@ -1,11 +1,12 @@
 """What the volatility stream refuses before it computes anything, and counts.
 
-* Future ticks: interval_start later than now + FUTURE_TOLERANCE. A Spark watermark is global
+* Future ticks: interval_start at least FUTURE_TOLERANCE after now. A Spark watermark is global
   to the query and never goes back, so one tick from the year 2999 would make every later tick
   "late" and stop all windows for good. The tolerance is the contract's LIVE_FUTURE (2 days):
   a poller may legitimately publish tomorrow's day-ahead prices today; nothing the job prices
-  (real-time markets) starts after now. "Now" is the micro-batch's time (current_timestamp()
-  is fixed per batch in a streaming query).
+  (real-time markets) starts after now. "Now" is the micro-batch's UTC date (see
+  future_tick): a tick is refused from the third midnight (UTC) after now on, so between 2
+  and 3 days ahead.
 * Invalid ticks: anything contract.validate would refuse - a row that is not a tick at all, a
   value outside the allowed codes, or outside the bounds of gridtape/bounds.py (a 1e300 price,
   a NaN, the year 2999, an interval off its grid, a name the warehouse cannot hold). The
@@ -102,13 +103,18 @@ def valid_tick() -> Any:
     return F.coalesce(ok, F.lit(False))
 
 
-def future_tick(tolerance_us: int = int(FUTURE_TOLERANCE.total_seconds()) * _US) -> Any:
-    """A boolean column: interval_start later than the batch's now + tolerance."""
+def future_tick(tolerance_days: int = FUTURE_TOLERANCE.days) -> Any:
+    """A boolean column: interval_start on or after the first UTC midnight at least
+    tolerance_days after the batch's now, i.e. between tolerance_days and a day more ahead.
+
+    Now is read as the batch's date, not its time: in a streaming query Spark writes
+    current_timestamp() into the generated code as a literal, a new one every micro-batch, so
+    the whole parse stage was recompiled each batch (0.2 s of Janino per stage, and the JIT's
+    work on the new class, measured); the date changes once a day."""
     from pyspark.sql import functions as F
 
-    return F.coalesce(
-        _micros("interval_start") > F.expr("unix_micros(current_timestamp())") + tolerance_us, F.lit(False)
-    )
+    first_refused = f"(unix_date(current_date()) + {tolerance_days + 1}) * {86_400 * _US}"
+    return F.coalesce(_micros("interval_start") >= F.expr(first_refused), F.lit(False))
 
 
 def guard(ticks: Any, exempt: Any = None) -> Any:

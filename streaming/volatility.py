@@ -161,10 +161,14 @@ _SPARK_TYPES: Final = {"timestamp": "long", "int": "long", "float": "double"}
 # What the Python function returns: one row per call, each column an array holding that field of
 # every window (unpacked with inline(arrays_zip(...)) in the JVM). Thousands of output rows
 # converted and padded one by one on the way back cost more than the statistics. Timestamps as
-# epoch microseconds (a pandas datetime would be read back in the session time zone).
+# epoch microseconds (a pandas datetime would be read back in the session time zone). Beside the
+# arrays, one scalar: the micro-batch's time (see _streaming_windows), null on a static DataFrame.
 _OUT_NAMES: Final = (*KEY, *(name for name, _ in STATS_FIELDS))
+_BATCH_US = "_batch_us"
 _OUT_SCHEMA = ", ".join(
-    [f"{k} array<string>" for k in KEY] + [f"{name} array<{_SPARK_TYPES[kind]}>" for name, kind in STATS_FIELDS]
+    [f"{k} array<string>" for k in KEY]
+    + [f"{name} array<{_SPARK_TYPES[kind]}>" for name, kind in STATS_FIELDS]
+    + [f"{_BATCH_US} long"]
 )
 # Locations ({"names": [[iso, market, location], ...], "n": observations, "open": those still open to
 # a revision} as JSON; a plain list of names before stats.pack) and observations (stats.pack).
@@ -221,6 +225,7 @@ class _Locations:
         names[:] = self.names
         columns: dict[str, Any] = {name: [names[stats["k"], i]] for i, name in enumerate(KEY)}
         columns.update({name: [stats[name]] for name, _ in STATS_FIELDS})
+        columns[_BATCH_US] = [None]
         return pd.DataFrame(columns)
 
 
@@ -231,7 +236,7 @@ def _static_windows(params: VolatilityParams) -> Any:
         locations = _Locations([])
         obs = latest_revisions(locations.observations([pdf]))
         out = locations.records(obs, params.windows, NEVER, ALWAYS)
-        return out if out is not None else pd.DataFrame(columns=list(_OUT_NAMES))
+        return out if out is not None else pd.DataFrame(columns=[*_OUT_NAMES, _BATCH_US])
 
     return run
 
@@ -242,7 +247,8 @@ def _streaming_windows(params: VolatilityParams) -> Any:
     watermark up to which windows were emitted. Called with the group's new ticks and, through
     the event-time timeout, whenever the watermark passes the end of its next window; it emits
     every window ending in (emitted_upto, watermark] - each window once, in the first batch whose
-    watermark reaches its end, as Spark's append-mode window aggregation does."""
+    watermark reaches its end, as Spark's append-mode window aggregation does. The records carry
+    the batch's time (the same on a replay of the batch: Spark keeps it in the offset log)."""
     longest = max(s.minutes for s in params.windows) * US_PER_MIN
 
     def run(key: tuple[Any, ...], frames: Any, state: Any) -> Any:
@@ -279,6 +285,7 @@ def _streaming_windows(params: VolatilityParams) -> Any:
         else:
             state.remove()
         if out is not None:
+            out[_BATCH_US] = int(state.getCurrentProcessingTimeMs()) * 1000
             yield out
 
     return run
@@ -314,8 +321,12 @@ def transform_volatility(ticks: Any, params: VolatilityParams | None = None) -> 
         )
     else:
         windows = grouped.applyInPandas(_static_windows(params), _OUT_SCHEMA)
+    windows = windows.select(_BATCH_US, F.expr(f"inline(arrays_zip({', '.join(_OUT_NAMES)}))"))
+    # computed_at is the micro-batch's time, as current_timestamp() is in a streaming query; but
+    # current_timestamp() becomes a literal in the generated code, a new one every batch, and
+    # recompiles the output stage each time (see guards.future_tick). A static query has one.
+    computed_at = F.expr(f"timestamp_micros({_BATCH_US})") if ticks.isStreaming else F.current_timestamp()
     # NaN -> null, as pandas -> Arrow did with a column of floats (a statistic that is not finite).
-    windows = windows.select(F.expr(f"inline(arrays_zip({', '.join(_OUT_NAMES)}))"))
     out = windows.select(
         *KEY,
         *(
@@ -326,7 +337,7 @@ def transform_volatility(ticks: Any, params: VolatilityParams | None = None) -> 
             else F.col(n)
             for n, kind in STATS_FIELDS
         ),
-        F.current_timestamp().alias("computed_at"),
+        computed_at.alias("computed_at"),
     )
     assert tuple(out.columns) == VOLATILITY.names, out.columns
     return out

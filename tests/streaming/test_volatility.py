@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,53 @@ def test_flush_emits_open_windows_and_two_files_per_trigger(spark: Any, tmp_path
     assert counts["late_dropped"] == want_late
     assert all(r["location"] != "__gridtape_end_of_input__" for r in got)
     assert any(r["window_minutes"] == 1440 for r in got)
+
+
+@pytest.mark.glue
+def test_micro_batches_reuse_compiled_code_and_carry_the_batch_time(spark: Any, tmp_path: Path) -> None:
+    """A value that changes every micro-batch, written into the generated code as a literal
+    (current_timestamp() is one), recompiles whole stages every batch: ~0.2 s of Janino each and
+    the JIT's work on the new classes. Past the first batches only Spark's own late-row filter
+    (the watermark is in it) may compile, at most once per batch. computed_at is the batch's time
+    as the checkpoint's offset log keeps it, so a replayed batch writes the same records."""
+    from datetime import UTC, datetime
+
+    from pyspark.sql import functions as F
+
+    from gridtape.contract import format_ts
+    from streaming.job import run_query, volatility_stream
+
+    # Eight files of half an hour each: every micro-batch has the same shape and emits windows.
+    batches = [
+        [scenario.price_tick("PJM", loc, i, 30.0 + i) for i in range(6 * f, 6 * f + 6) for loc in "AB"]
+        for f in range(8)
+    ]
+    _write_batches(tmp_path / "in", batches)
+    for n, path in enumerate(sorted((tmp_path / "in").iterdir())):
+        os.utime(path, (1e9 + n, 1e9 + n))  # the file source takes the oldest file first
+    raw = (
+        spark.readStream.format("text")
+        .option("maxFilesPerTrigger", "1")
+        .load(str(tmp_path / "in"))
+        .select(F.col("value").alias("data"))
+    )
+    compilations = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+    seen: list[tuple[int, int, set[str]]] = []
+
+    def write(query_id: str, batch_id: int, records: Any) -> None:
+        seen.append((batch_id, compilations.getCount(), {format_ts(r["computed_at"]) for r in records}))
+
+    checkpoint = tmp_path / "checkpoint"
+    params = VolatilityParams(windows=(WindowSpec(60, 5),))
+    run_query(volatility_stream(raw, params), write, str(checkpoint), available_now=True)
+    assert [batch_id for batch_id, _, _ in seen] == list(range(len(batches) + 1))  # and a last one without data
+    data = seen[: len(batches)]
+    assert data[-1][1] - data[2][1] <= len(data) - 3, seen
+    stamped = [(batch_id, stamps) for batch_id, _, stamps in seen if stamps]
+    assert len(stamped) >= len(batches) - 1
+    for batch_id, stamps in stamped:
+        meta = json.loads((checkpoint / "offsets" / str(batch_id)).read_text().splitlines()[1])
+        assert stamps == {format_ts(datetime.fromtimestamp(meta["batchTimestampMs"] / 1000, UTC))}
 
 
 def test_cli_from_dir(spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: Any) -> None:
