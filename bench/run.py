@@ -7,6 +7,7 @@ import importlib.util
 import json
 import platform
 import sys
+import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ def main(argv: list[str]) -> int:
     only = set(argv)
     results: list[Result] = []
     failed = []
+    took: dict[str, float] = {}
+    run_started = time.perf_counter()
     for path in sorted(HERE.glob("bench_*.py")):
         if only and path.stem not in only:
             continue
@@ -28,12 +31,14 @@ def main(argv: list[str]) -> int:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         print(f"== {path.stem}", flush=True)
+        started = time.perf_counter()
         try:
             spec.loader.exec_module(module)
             results.extend(module.run())
         except Exception:  # one broken benchmark must not hide the others' figures
             traceback.print_exc()
             failed.append(path.stem)
+        took[path.stem] = time.perf_counter() - started
     out = HERE / "results" / "latest.json"
     out.parent.mkdir(exist_ok=True)
     rows = [r.as_dict() for r in results]
@@ -52,6 +57,8 @@ def main(argv: list[str]) -> int:
         print(f"{r.name:<46} {r.value:>14,.1f} {r.unit:<12} {r.peer or '':<22} {pv:>12} {ratio:>8}")
         if r.notes:
             print(f"{'':<4}{r.notes}")
+    spent = ", ".join(f"{name.removeprefix('bench_')} {s:.0f}" for name, s in took.items())
+    print(f"\nwall seconds: {time.perf_counter() - run_started:.0f} in all ({spent})")
     if failed:
         print(f"\nfailed benchmarks: {', '.join(failed)}", file=sys.stderr)
         return 1

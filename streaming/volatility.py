@@ -12,8 +12,9 @@ Definitions (what a trader reads in a ``volatility`` record):
   day-ahead price's interval_start is up to a day in the future, and since a Spark watermark
   is global to the query, one DAM tick would drag the watermark a day ahead and make every
   real-time tick "late". DAM volatility belongs to the nightly batch.
-* Refused first (streaming/guards.py): ticks starting more than 2 days after now, and ticks
-  the contract refuses (gridtape/bounds.py); both dropped before the watermark and counted.
+* Refused first (streaming/guards.py): ticks starting from the third UTC midnight after now
+  on, and ticks the contract refuses (gridtape/bounds.py); both dropped before the watermark
+  and counted.
 * Window: sliding event-time windows on interval_start. A window [window_start, window_end)
   holds the intervals whose interval_start t satisfies window_start <= t < window_end
   (Spark's ``window()`` semantics). Windows are aligned to the Unix epoch (UTC), so a 60/5
