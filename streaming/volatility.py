@@ -214,7 +214,9 @@ class _Locations:
             self.names.append(name)  # type: ignore[arg-type]
         return i
 
-    def records(self, obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upto: int) -> Any:
+    def records(
+        self, obs: np.ndarray, specs: tuple[WindowSpec, ...], after: int, upto: int, batch_us: int | None = None
+    ) -> Any:
         """Every window ending in (after, upto] of every location in obs (latest revisions,
         sorted) as one DataFrame row of arrays (see _OUT_SCHEMA), or None."""
         import pandas as pd
@@ -226,7 +228,7 @@ class _Locations:
         names[:] = self.names
         columns: dict[str, Any] = {name: [names[stats["k"], i]] for i, name in enumerate(KEY)}
         columns.update({name: [stats[name]] for name, _ in STATS_FIELDS})
-        columns[_BATCH_US] = [None]
+        columns[_BATCH_US] = [batch_us]
         return pd.DataFrame(columns)
 
 
@@ -267,7 +269,8 @@ def _streaming_windows(params: VolatilityParams) -> Any:
         # Every tick that got past the late filter is after any window already emitted, so
         # merging it never reopens one.
         obs = merge_revisions(old, new)
-        out = locations.records(obs, params.windows, emitted_upto, watermark) if len(obs) else None
+        batch_us = int(state.getCurrentProcessingTimeMs()) * 1000
+        out = locations.records(obs, params.windows, emitted_upto, watermark, batch_us) if len(obs) else None
         # Windows still to come end after the watermark, so they start after watermark - longest.
         obs = obs[obs["t"] > watermark - longest]
         if len(obs):
@@ -286,7 +289,6 @@ def _streaming_windows(params: VolatilityParams) -> Any:
         else:
             state.remove()
         if out is not None:
-            out[_BATCH_US] = int(state.getCurrentProcessingTimeMs()) * 1000
             yield out
 
     return run

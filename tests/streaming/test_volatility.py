@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +124,7 @@ def test_micro_batches_reuse_compiled_code_and_carry_the_batch_time(spark: Any, 
     from pyspark.sql import functions as F
 
     from gridtape.contract import format_ts
-    from streaming.job import run_query, volatility_stream
+    from streaming.job import run_query, stage_files, volatility_stream
 
     # Eight files of half an hour each: every micro-batch has the same shape and emits windows.
     batches = [
@@ -133,12 +132,11 @@ def test_micro_batches_reuse_compiled_code_and_carry_the_batch_time(spark: Any, 
         for f in range(8)
     ]
     _write_batches(tmp_path / "in", batches)
-    for n, path in enumerate(sorted((tmp_path / "in").iterdir())):
-        os.utime(path, (1e9 + n, 1e9 + n))  # the file source takes the oldest file first
+    stage_files(tmp_path / "in", tmp_path / "staged", flush=False)  # the file source takes them in name order
     raw = (
         spark.readStream.format("text")
         .option("maxFilesPerTrigger", "1")
-        .load(str(tmp_path / "in"))
+        .load(str(tmp_path / "staged"))
         .select(F.col("value").alias("data"))
     )
     compilations = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
