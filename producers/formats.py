@@ -17,6 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -144,6 +145,53 @@ def _split_rows(text: str) -> list[list[str]] | None:
     if len(text) > csv.field_size_limit() and max(map(len, lines)) > csv.field_size_limit():
         return None
     return [line.split(",") for line in lines]
+
+
+def csv_table(text: str) -> tuple[list[str], dict[str, list[str]]] | None:
+    """A header + rows CSV by column: its header (stripped) and every column by its name (a
+    repeated name: its last column), cells stripped, as csv_rows and records() read them; None
+    when it has no row or a row whose width is not the header's (records() says which)."""
+    table = _split_table(text)
+    if table is not None:
+        return table
+    rows = csv_rows(text)
+    header = [h.strip() for h in rows[0]] if rows else []
+    if not rows or set(map(len, rows)) != {len(header)}:
+        return None
+    return header, columns(header, rows[1:], header)
+
+
+# What str.strip strips from an ASCII line, but the line break.
+_ASCII_SPACE = " \t\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _split_table(text: str) -> tuple[list[str], dict[str, list[str]]] | None:
+    """csv_table of a text _split_rows reads whose non-blank rows all have the header's width,
+    split once into one flat list of cells, each column a slice of it (no list per row, and no
+    strip at all when the text is ASCII without spaces). None for any other text."""
+    if '"' in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    lines = text.split("\n")
+    if len(text) > csv.field_size_limit() and max(map(len, lines)) > csv.field_size_limit():
+        return None
+    plain = text.isascii() and not any(space in text for space in _ASCII_SPACE)
+    if plain:  # a blank row is then commas alone
+        kept = [line for line in lines if line.strip(",")]
+    else:
+        kept = [line for line in lines if line.replace(",", "").strip()]
+    if not kept or set(map(str.count, kept, repeat(","))) != {kept[0].count(",")}:
+        return None
+    cells = ",".join(kept).split(",")
+    width = kept[0].count(",") + 1
+    header = [h.strip() for h in cells[:width]]
+    table = {name: cells[width + k :: width] for k, name in enumerate(header)}
+    if not plain:
+        table = {name: list(map(str.strip, column)) for name, column in table.items()}
+    return header, table
 
 
 def csv_records(text: str, required: Iterable[str]) -> list[dict[str, str]]:

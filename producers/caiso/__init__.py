@@ -173,7 +173,8 @@ class CaisoSource(IsoSource):
         if found is None:
             return None
         nodes, starts, values = found
-        kinds = [location_type(node) for node in nodes]
+        kind_of = {node: location_type(node) for node in set(nodes)}
+        kinds = list(map(kind_of.__getitem__, nodes))
         return self.ticks(response, feed, locations=nodes, location_types=kinds, starts=starts, values=values)
 
     def _price(self, item: Any, response: Response, feed: str, minutes: int) -> dict[str, Any]:

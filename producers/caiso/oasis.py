@@ -18,7 +18,6 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from itertools import repeat
 from typing import Any
 
 from gridtape import isos
@@ -77,9 +76,9 @@ def report_of(response: Response) -> str | None:
     return None
 
 
-def csv_members(response: Response) -> list[tuple[str, list[list[str]]]]:
-    """Every CSV member's rows; an OASIS error report (a 200 with INVALID_REQUEST.xml) is a
-    FormatError carrying its code and reason."""
+def csv_texts(response: Response) -> list[tuple[str, str]]:
+    """Every CSV member's text, by name; an OASIS error report (a 200 with INVALID_REQUEST.xml)
+    is a FormatError carrying its code and reason."""
     members = formats.zip_members(response.body)
     for name, data in members.items():
         if name.lower().endswith(".xml"):
@@ -87,9 +86,14 @@ def csv_members(response: Response) -> list[tuple[str, list[list[str]]]]:
             raise FormatError(
                 f"OASIS error report {name}: {fields.get('ERR_CODE', '?')} {fields.get('ERR_DESC', '').strip()}"
             )
+    return [(name, formats.decode(data)) for name, data in sorted(members.items())]
+
+
+def csv_members(response: Response) -> list[tuple[str, list[list[str]]]]:
+    """Every CSV member's rows (csv_texts); a member without a row is an error."""
     out = []
-    for name, data in sorted(members.items()):
-        rows = formats.csv_rows(formats.decode(data))
+    for name, text in csv_texts(response):
+        rows = formats.csv_rows(text)
         if not rows:
             raise FormatError(f"{name} is empty")
         out.append((name, rows))
@@ -127,51 +131,62 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
     missing component, a bad time, number or operating interval): the row path then says
     which and why."""
     market = REPORTS[query][0]
-    groups: list[tuple[str, str, str]] = []  # (node, start, end) of each row
+    nodes: list[str] = []
+    starts: list[str] = []
+    ends: list[str] = []
     kinds: list[str] = []
     texts: list[str] = []
     stamps: set[tuple[str, str, str, str]] = set()  # (start, OPR_DT, OPR_HR, OPR_INTERVAL)
-    for _, rows in csv_members(response):
-        header = [h.strip() for h in rows[0]]
+    for _, text in csv_texts(response):
+        table = formats.csv_table(text)
+        if table is None:  # no row, or a row of another width: the row path says which
+            return None
+        header, cells = table
         value_col = next((c for c in VALUE_COLUMNS if c in header), VALUE_COLUMNS[0])
-        optional = tuple(c for c in ("MARKET_RUN_ID", *OPR_COLUMNS) if c in header)
-        cells = formats.columns(header, rows[1:], (*PRICE_COLUMNS, value_col, *optional))
+        if not cells.keys() >= {*PRICE_COLUMNS, value_col}:
+            return None
         if not {market, ""}.issuperset(cells.get("MARKET_RUN_ID", ())):
             return None
-        starts = cells["INTERVALSTARTTIME_GMT"]
-        groups += zip(cells["NODE"], starts, cells["INTERVALENDTIME_GMT"], strict=True)
+        nodes += cells["NODE"]
+        starts += cells["INTERVALSTARTTIME_GMT"]
+        ends += cells["INTERVALENDTIME_GMT"]
         kinds += cells["LMP_TYPE"]
         texts += cells[value_col]
         if "OPR_DT" in cells:
-            blank = [""] * len(starts)
-            stamps.update(zip(starts, *(cells.get(c, blank) for c in OPR_COLUMNS), strict=True))
+            blank = [""] * len(cells[value_col])
+            stamps.update(zip(cells["INTERVALSTARTTIME_GMT"], *(cells.get(c, blank) for c in OPR_COLUMNS), strict=True))
     if not COMPONENTS.keys() >= set(kinds):
         return None
     try:
         numbers = list(map(float, texts))
-        times = {text: gmt(text) for text in {g[1] for g in groups} | {g[2] for g in groups}}
+        times = {text: gmt(text) for text in {*starts, *ends}}
         for start, *stamp in stamps:
             if stamp[0]:  # rows without an OPR_DT carry no stamp
                 check_operating_interval(times[start], minutes, {(stamp[0], stamp[1], stamp[2])}, start)
     except ValueError:
         return None
     length = timedelta(minutes=minutes)
-    values = dict(zip(zip(groups, kinds, strict=True), numbers, strict=True))
-    if (
-        len(values) < len(groups)  # a component twice for one node and interval
-        or not all(map(math.isfinite, numbers))
-        or any(times[end] - times[start] != length for _, start, end in set(groups))
+    if not all(map(math.isfinite, numbers)) or any(
+        times[end] - times[start] != length for start, end in set(zip(starts, ends, strict=True))
     ):
         return None
-    order = list(dict.fromkeys(groups))
-    parts = {kind: list(map(values.get, zip(order, repeat(kind)))) for kind in ("LMP", "MCE", "MCC", "MCL")}
-    if any(None in found for found in parts.values()):
+    values = dict(zip(zip(nodes, starts, kinds, strict=True), numbers, strict=True))
+    if len(values) < len(numbers):  # a component twice for one node and interval
         return None
-    prices = [
-        Values(lmp=lmp, energy=energy, congestion=congestion, loss=loss)
-        for lmp, energy, congestion, loss in zip(parts["LMP"], parts["MCE"], parts["MCC"], parts["MCL"], strict=True)
+    # (node, start) names a group (each start has one end, checked above) -> its last row, in
+    # the order groups first appear, as the row path orders them
+    row_of = dict(zip(zip(nodes, starts, strict=True), range(len(nodes)), strict=True))
+    parts = [
+        list(map(values.get, [(node, start, kind) for node, start in row_of])) for kind in ("LMP", "MCE", "MCC", "MCL")
     ]
-    return [g[0] for g in order], [times[g[1]] for g in order], prices
+    if any(None in found for found in parts):
+        return None
+    prices: list[Values] = [
+        {"lmp": lmp, "energy": energy, "congestion": congestion, "loss": loss}
+        for lmp, energy, congestion, loss in zip(*parts, strict=True)
+    ]
+    rows = list(row_of.values())
+    return list(map(nodes.__getitem__, rows)), [times[starts[row]] for row in rows], prices
 
 
 def price_parts(
@@ -229,14 +244,19 @@ def check_operating_interval(start: datetime, minutes: int, stamps: set[tuple[st
         return
     local = start.astimezone(ZONE)
     day = local.date()
-    regular = midnight(day + timedelta(days=1)) - midnight(day) == timedelta(hours=24)
     for opr_dt, opr_hr, opr_interval in stamps:
-        if opr_dt != f"{day:%Y-%m-%d}":
+        if opr_dt != day.isoformat():
             raise FormatError(f"{where}: OPR_DT {opr_dt} is not {day} (Pacific)")
         if minutes == 5 and opr_interval and opr_interval != str(local.minute // 5 + 1):
             raise FormatError(f"{where}: OPR_INTERVAL {opr_interval} is not {local.minute // 5 + 1}")
-        if minutes == 60 and regular and opr_hr and opr_hr != str(local.hour + 1):
+        if minutes == 60 and opr_hr and opr_hr != str(local.hour + 1) and _regular(day):
             raise FormatError(f"{where}: OPR_HR {opr_hr} is not hour ending {local.hour + 1}")
+
+
+@lru_cache(maxsize=64)
+def _regular(day: date) -> bool:
+    """Whether the Pacific day `day` has 24 hours (not a DST day)."""
+    return midnight(day + timedelta(days=1)) - midnight(day) == timedelta(hours=24)
 
 
 def gmt(text: str) -> datetime:

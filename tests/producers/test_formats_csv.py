@@ -1,5 +1,6 @@
 """formats.csv_rows reads every text as csv.reader does: its split fast path (texts without
-quotes) gives the same rows, and any other text still goes through csv.reader."""
+quotes) gives the same rows, and any other text still goes through csv.reader. formats.csv_table
+reads by column what csv.reader and records() read by row."""
 
 from __future__ import annotations
 
@@ -60,3 +61,48 @@ def test_real_iso_csv_shapes_take_the_fast_path_and_agree() -> None:
     quoted = '"Time Stamp","Name","LBMP ($/MWHr)"\n"11/02/2025 00:05:00","CAPITL",31.05\n'
     assert formats._split_rows(quoted) is None
     assert formats.csv_rows(quoted) == reference(quoted)
+
+
+# --- csv_table: the same cells, by column ----------------------------------------------------
+
+CELL_CHARS = ["a", "7", ".", "", "", " ", "\t", "\x0c", "\x1f", "\u2028", "\x85", "\xa0", "é", '"', "\r"]
+
+
+def reference_table(text: str) -> tuple[list[str], dict[str, list[str]]] | str | None:
+    rows = reference(text)
+    if isinstance(rows, str) or not rows:
+        return rows or None
+    header = [h.strip() for h in rows[0]]
+    if any(len(row) != len(header) for row in rows):
+        return None
+    return header, {name: [row[k].strip() for row in rows[1:]] for k, name in enumerate(header)}
+
+
+def ours_table(text: str) -> tuple[list[str], dict[str, list[str]]] | str | None:
+    try:
+        return formats.csv_table(text)
+    except FormatError:
+        return "error"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_csv_table_reads_by_column_what_csv_reader_reads_by_row(seed: int) -> None:
+    rng = random.Random(seed)
+    split = 0
+    for n in range(3000):
+        if n % 3 == 0:  # any text at all
+            text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 40)))
+        else:  # a table, now and then a row of another width, a blank or an odd character
+            width = rng.randint(1, 4)
+            chars = CELL_CHARS if n % 3 == 1 else CELL_CHARS[:5]
+            lines = []
+            for _ in range(rng.randint(1, 6)):
+                cells = width + (rng.choice((-1, 1)) if rng.random() < 0.05 else 0)
+                lines.append(
+                    ",".join("".join(rng.choice(chars) for _ in range(rng.randint(0, 3))) for _ in range(cells))
+                )
+            text = rng.choice(("\n", "\r\n")).join(lines)
+            text += rng.choice(("", "\n", "\n\n", "\r\n"))
+        split += formats._split_table(text) is not None
+        assert ours_table(text) == reference_table(text), repr(text)
+    assert split > 600  # the split path was taken, not only csv.reader's
