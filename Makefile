@@ -55,9 +55,13 @@ lint: install $(TOOLS)/.stamp
 	$(BIN)/cfn-lint infra/*.yaml
 	$(TOOLS)/bin/checkov --quiet --compact --skip-download -d infra --framework cloudformation
 
-# The benchmark peers (gridstatus) are an extra, installed only here.
-bench: install
+# The benchmark peers (gridstatus) are an extra, installed only here (once, like the rest).
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 
 stack-up: install
