@@ -20,6 +20,7 @@ from typing import Any
 
 from gridtape import bounds, isos
 from gridtape.contract import TICK, TS_PATTERN, Field
+from gridtape.spark import TS_WHOLE, fast_timestamp
 
 # Java's \p{C} (Other) and \p{Z} (Separator) but the ASCII space: what str.isprintable() refuses.
 NOT_PRINTABLE = r"[\p{C}\p{Z}&&[^ ]]"
@@ -61,15 +62,6 @@ def as_timestamp(name: str) -> Any:
     from pyspark.sql import functions as F
 
     return F.expr(f"try_cast(`{name}` AS TIMESTAMP)")
-
-
-def fast_timestamp(sql: str) -> Any:
-    """A wire time whose shape fast_ok() has checked (TS_PATTERN, so it ends in "Z") -> a
-    timestamp: the text before the Z, read in the session zone, UTC (read_lines sets it).
-    Reading the "Z" as a zone id on every row cost a tenth of the job (JFR profile)."""
-    from pyspark.sql import functions as F
-
-    return F.expr(f"try_cast(substring({sql}, 1, length({sql}) - 1) AS TIMESTAMP)")
 
 
 def _case(column: str, values: dict[str, Any]) -> Any:
@@ -186,8 +178,6 @@ def field_of(reason_text: str) -> str:
 # becomes when read into a string column: a free-text value starting with one of them may not
 # have been a JSON string, so its row takes the exact path.
 _NOT_STRING_START = tuple("-0123456789tf{[")
-# TS_PATTERN matched to the very end: Java's (like Python's) $ also matches before a final newline.
-_TS_WHOLE = TS_PATTERN.removesuffix("$") + r"\z"
 
 
 def fast_schema() -> Any:
@@ -221,7 +211,7 @@ def fast_ok() -> Any:
         if f.kind == "string":
             check = c.isin(*f.allowed) if f.allowed else (c != "") & ~F.substring(c, 1, 1).isin(*_NOT_STRING_START)
         elif f.kind == "timestamp":
-            check = c.rlike(_TS_WHOLE) & fast_timestamp(f.name).isNotNull()
+            check = c.rlike(TS_WHOLE) & fast_timestamp(f.name).isNotNull()
         elif f.kind == "float":
             check = ~F.isnan(c) & (F.abs(c) != float("inf"))
         if check is not None:

@@ -12,6 +12,7 @@ from typing import Any
 from batch import rules
 from gridtape import isos
 from gridtape.contract import TICK
+from gridtape.spark import fast_timestamp
 
 # Column order of the curated Parquet files = column order of the warehouse staging table
 # (Redshift COPY ... FORMAT AS PARQUET maps columns by position, not by name).
@@ -98,7 +99,7 @@ def _pick(f: Any, cast: Any) -> Any:
     fast, exact = F.col("_t")[f.name], F.col(f.name)
     if cast is not None:
         exact = cast(f.name)
-        fast = rules.fast_timestamp(f"`_t`.`{f.name}`") if f.kind == "timestamp" else fast
+        fast = fast_timestamp(f"`_t`.`{f.name}`") if f.kind == "timestamp" else fast
     return F.when(F.col("_fast"), fast).otherwise(exact).alias(f.name)
 
 

@@ -110,17 +110,29 @@ def parse_ticks(raw: Any, column: str = "data", *, end_of_input: bool = False) -
     """Raw records (one JSON tick per row in `column`, string or binary) -> typed tick columns
     of the contract's Spark schema, one row per non-blank record: what is not a tick comes out
     with null fields, for the guard to count and drop. With end_of_input, the END_OF_INPUT line
-    becomes the end-of-input marker instead."""
+    becomes the end-of-input marker instead. Times are read as text, then as the contract reads
+    them (gridtape.spark.wire_time: a time of another shape is null); the session must be UTC."""
     from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
 
     from gridtape.contract import spark_schema
+    from gridtape.spark import wire_time
 
+    if raw.sparkSession.conf.get("spark.sql.session.timeZone") != "UTC":
+        raise ValueError("parse_ticks reads wire times in the session zone, which must be UTC")
+    times = {f.name for f in TICK.fields if f.kind == "timestamp"}
+    schema = StructType(
+        [StructField(f.name, StringType(), f.nullable) if f.name in times else f for f in spark_schema(TICK).fields]
+    )
     text = F.col(column).cast("string")
     end = (F.trim(text) == END_OF_INPUT) if end_of_input else F.lit(False)
     parsed = raw.where(F.trim(text) != "").select(
-        F.from_json(text, spark_schema(TICK)).alias("t"), F.coalesce(end, F.lit(False)).alias(_END)
+        F.from_json(text, schema).alias("t"), F.coalesce(end, F.lit(False)).alias(_END)
     )
-    return parsed.select("t.*", _END)
+    return parsed.select(
+        *(wire_time(f"t.{name}").alias(name) if name in times else F.col(f"t.{name}") for name in schema.names),
+        _END,
+    )
 
 
 def on_time_prices(ticks: Any, params: VolatilityParams) -> Any:

@@ -77,6 +77,17 @@ def _variants() -> list[tuple[str, dict[str, Any]]]:
     load = scenario.price_tick("PJM", "PJM RTO", 7, 0.0, dataset="load")
     out += [("load", load), ("zero load", {**load, "load_mw": 0.0}), ("load beyond the US", {**load, "load_mw": 2e6})]
     out.append(("load tick without load", {**load, "load_mw": None}))
+    published = _base()["published_at"]  # "...Z": the contract's shape
+    for name, text in (
+        ("a time with fractional seconds", published[:-1] + ".25Z"),
+        ("a time without its Z", published[:-1]),
+        ("a time with an offset", published[:-1] + "+00:00"),
+        ("a time with a line break", published + "\n"),
+        ("a time of hour 24", published[:11] + "24:00:00Z"),
+        ("a date alone", published[:10]),
+        ("a time as a number", 1762059600),
+    ):
+        out.append((name, {**_base(), "published_at": text}))
     caiso = scenario.price_tick("CAISO", "TH_NP15_GEN-APND", 7, 80.0)
     out.append(("CAISO's GHG adder", {**caiso, "energy": 30.0, "congestion": 0.0, "loss": 0.0}))
     out.append(("CAISO below its gap", {**caiso, "energy": 90.0, "congestion": 0.0, "loss": 0.0}))
