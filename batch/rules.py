@@ -20,7 +20,7 @@ from typing import Any
 
 from gridtape import bounds, isos
 from gridtape.contract import TICK, TS_PATTERN, Field
-from gridtape.spark import TS_WHOLE, fast_timestamp
+from gridtape.spark import fast_timestamp, wire_time
 
 # Java's \p{C} (Other) and \p{Z} (Separator) but the ASCII space: what str.isprintable() refuses.
 NOT_PRINTABLE = r"[\p{C}\p{Z}&&[^ ]]"
@@ -211,7 +211,7 @@ def fast_ok() -> Any:
         if f.kind == "string":
             check = c.isin(*f.allowed) if f.allowed else (c != "") & ~F.substring(c, 1, 1).isin(*_NOT_STRING_START)
         elif f.kind == "timestamp":
-            check = c.rlike(TS_WHOLE) & fast_timestamp(f.name).isNotNull()
+            check = wire_time(f.name).isNotNull()
         elif f.kind == "float":
             check = ~F.isnan(c) & (F.abs(c) != float("inf"))
         if check is not None:

@@ -135,8 +135,15 @@ def csv_rows(text: str) -> list[list[str]]:
 
 
 def _split_rows(text: str) -> list[list[str]] | None:
-    """What csv.reader reads from a text with no quote, no lone CR and no line past its field
-    limit: each line split at its commas (several times faster). None for any other text."""
+    """What csv.reader reads from a text _plain_lines splits: each line split at its commas
+    (several times faster). None for any other text."""
+    lines = _plain_lines(text)
+    return None if lines is None else [line.split(",") for line in lines]
+
+
+def _plain_lines(text: str) -> list[str] | None:
+    """The lines of a text with no quote, no lone CR and no line past csv's field limit (whose
+    rows are its lines split at their commas); None for any other text."""
     if '"' in text:
         return None
     lines = text.replace("\r\n", "\n").split("\n")
@@ -144,7 +151,7 @@ def _split_rows(text: str) -> list[list[str]] | None:
         return None
     if len(text) > csv.field_size_limit() and max(map(len, lines)) > csv.field_size_limit():
         return None
-    return [line.split(",") for line in lines]
+    return lines
 
 
 def csv_table(text: str) -> tuple[list[str], dict[str, list[str]]] | None:
@@ -166,17 +173,11 @@ _ASCII_SPACE = " \t\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
 def _split_table(text: str) -> tuple[list[str], dict[str, list[str]]] | None:
-    """csv_table of a text _split_rows reads whose non-blank rows all have the header's width,
+    """csv_table of a text _plain_lines splits whose non-blank rows all have the header's width,
     split once into one flat list of cells, each column a slice of it (no list per row, and no
     strip at all when the text is ASCII without spaces). None for any other text."""
-    if '"' in text:
-        return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
-            return None
-    lines = text.split("\n")
-    if len(text) > csv.field_size_limit() and max(map(len, lines)) > csv.field_size_limit():
+    lines = _plain_lines(text)
+    if lines is None:
         return None
     plain = text.isascii() and not any(space in text for space in _ASCII_SPACE)
     if plain:  # a blank row is then commas alone
