@@ -146,9 +146,12 @@ def _plain_lines(text: str) -> list[str] | None:
     rows are its lines split at their commas); None for any other text."""
     if '"' in text:
         return None
-    lines = text.replace("\r\n", "\n").split("\n")
-    if "\r" in text and any("\r" in line for line in lines):
-        return None
+    if "\r" in text:
+        lines = text.replace("\r\n", "\n").split("\n")
+        if any("\r" in line for line in lines):
+            return None
+    else:  # (replace would copy the whole text to change nothing)
+        lines = text.split("\n")
     if len(text) > csv.field_size_limit() and max(map(len, lines)) > csv.field_size_limit():
         return None
     return lines

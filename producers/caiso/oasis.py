@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -45,6 +45,8 @@ VALUE_COLUMNS = ("VALUE", "MW")
 REPORTS = {"PRC_INTVL_LMP": ("RTM", "3", 5), "PRC_LMP": ("DAM", "12", 60), "SLD_FCST": ("ACTUAL", "1", 60)}
 OPR = "_operating interval"  # a row group's (OPR_DT, OPR_HR, OPR_INTERVAL) stamps
 OPR_COLUMNS = ("OPR_DT", "OPR_HR", "OPR_INTERVAL")
+_KEY_COLUMNS = ("NODE", "INTERVALSTARTTIME_GMT", "INTERVALENDTIME_GMT", *OPR_COLUMNS)
+_PARTS = ("LMP", "MCE", "MCC", "MCL")  # the components a tick carries, in its order
 _XML_FIELD = re.compile(r"<(?:\w+:)?(ERR_CODE|ERR_DESC)>([^<]*)<")
 
 
@@ -131,12 +133,9 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
     missing component, a bad time, number or operating interval): the row path then says
     which and why."""
     market = REPORTS[query][0]
-    nodes: list[str] = []
-    starts: list[str] = []
-    ends: list[str] = []
+    keys: list[list[str]] = [[] for _ in _KEY_COLUMNS]  # node, start, end, OPR_DT, OPR_HR, OPR_INTERVAL
     kinds: list[str] = []
     texts: list[str] = []
-    stamps: set[tuple[str, str, str, str]] = set()  # (start, OPR_DT, OPR_HR, OPR_INTERVAL)
     for _, text in csv_texts(response):
         table = formats.csv_table(text)
         if table is None:  # no row, or a row of another width: the row path says which
@@ -147,20 +146,21 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
             return None
         if not {market, ""}.issuperset(cells.get("MARKET_RUN_ID", ())):
             return None
-        nodes += cells["NODE"]
-        starts += cells["INTERVALSTARTTIME_GMT"]
-        ends += cells["INTERVALENDTIME_GMT"]
+        blank = [""] * len(cells[value_col])
+        for column, name in zip(keys, _KEY_COLUMNS, strict=True):
+            column += cells.get(name, blank)
         kinds += cells["LMP_TYPE"]
         texts += cells[value_col]
-        if "OPR_DT" in cells:
-            blank = [""] * len(cells[value_col])
-            stamps.update(zip(cells["INTERVALSTARTTIME_GMT"], *(cells.get(c, blank) for c in OPR_COLUMNS), strict=True))
     if not COMPONENTS.keys() >= set(kinds):
         return None
+    runs = component_runs(kinds, keys)
     try:
         numbers = list(map(float, texts))
+        if runs is not None:  # every other run repeats the first one's keys: check those alone
+            keys = [column[runs[kinds[0]]] for column in keys]
+        nodes, starts, ends, *opr = keys
         times = {text: gmt(text) for text in {*starts, *ends}}
-        for start, *stamp in stamps:
+        for start, *stamp in set(zip(starts, *opr, strict=True)):
             if stamp[0]:  # rows without an OPR_DT carry no stamp
                 check_operating_interval(times[start], minutes, {(stamp[0], stamp[1], stamp[2])}, start)
     except ValueError:
@@ -170,23 +170,52 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
         times[end] - times[start] != length for start, end in set(zip(starts, ends, strict=True))
     ):
         return None
-    values = dict(zip(zip(nodes, starts, kinds, strict=True), numbers, strict=True))
-    if len(values) < len(numbers):  # a component twice for one node and interval
-        return None
-    # (node, start) names a group (each start has one end, checked above) -> its last row, in
-    # the order groups first appear, as the row path orders them
-    row_of = dict(zip(zip(nodes, starts, strict=True), range(len(nodes)), strict=True))
-    parts = [
-        list(map(values.get, [(node, start, kind) for node, start in row_of])) for kind in ("LMP", "MCE", "MCC", "MCL")
-    ]
-    if any(None in found for found in parts):
-        return None
+    if runs is not None:
+        if len(set(zip(nodes, starts, strict=True))) < len(nodes) or not runs.keys() >= set(_PARTS):
+            return None  # a component twice for one node and interval, or one missing
+        parts: list[Sequence[float | None]] = [numbers[runs[kind]] for kind in _PARTS]
+        rows: list[int] | range = range(len(nodes))
+    else:
+        values = dict(zip(zip(nodes, starts, kinds, strict=True), numbers, strict=True))
+        if len(values) < len(numbers):  # a component twice for one node and interval
+            return None
+        # (node, start) names a group (each start has one end, checked above) -> its last row, in
+        # the order groups first appear, as the row path orders them
+        row_of = dict(zip(zip(nodes, starts, strict=True), range(len(nodes)), strict=True))
+        parts = [list(map(values.get, [(node, start, kind) for node, start in row_of])) for kind in _PARTS]
+        if any(None in found for found in parts):
+            return None
+        rows = list(row_of.values())
     prices: list[Values] = [
         {"lmp": lmp, "energy": energy, "congestion": congestion, "loss": loss}
         for lmp, energy, congestion, loss in zip(*parts, strict=True)
     ]
-    rows = list(row_of.values())
     return list(map(nodes.__getitem__, rows)), [times[starts[row]] for row in rows], prices
+
+
+def component_runs(kinds: list[str], keys: list[list[str]]) -> dict[str, slice] | None:
+    """The common layout of a price report, LMP_TYPE by LMP_TYPE (one member per type in
+    PRC_LMP; one run per type in PRC_INTVL_LMP): each type's rows as one run -> its slice, when
+    every run repeats the first run's key cells (node, times, operating interval) row for row;
+    None for any other layout. Then the first run names the groups, in their order, and the
+    k-th row of every run belongs to its k-th group."""
+    if not kinds:
+        return None
+    runs: dict[str, slice] = {}
+    at = 0
+    while at < len(kinds):
+        kind = kinds[at]
+        run = slice(at, at + kinds.count(kind))
+        if kinds[run] != [kind] * (run.stop - at):  # (a type seen again later fails here too)
+            return None
+        runs[kind] = run
+        at = run.stop
+    first = runs[kinds[0]]
+    if any(run.stop - run.start != first.stop - first.start for run in runs.values()):
+        return None
+    if not all(column[run] == column[first] for run in runs.values() if run != first for column in keys):
+        return None
+    return runs
 
 
 def price_parts(
@@ -195,7 +224,7 @@ def price_parts(
     """(node, interval start, LMP_TYPE -> value) of one price group, checked."""
     (node, start_text, end_text), texts = item
     texts = dict(texts)
-    missing = [k for k in ("LMP", "MCE", "MCC", "MCL") if k not in texts]
+    missing = [k for k in _PARTS if k not in texts]
     if missing:
         raise FormatError(f"{node} {start_text}: no {', '.join(missing)} row (incomplete report)")
     start, end = gmt(start_text), gmt(end_text)

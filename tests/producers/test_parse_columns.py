@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import zipfile
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,6 +21,7 @@ from gridtape.errors import SourceError
 from gridtape.validate_fast import TickChecker
 from producers import formats, registry
 from producers.base import IsoSource, Parsed, Response
+from producers.caiso import oasis
 from producers.http import Recordings, replay
 from tests.producers.iso_contract import RECORDINGS
 
@@ -158,6 +160,70 @@ def test_a_changed_roster_is_still_a_source_error() -> None:
     url = REGULAR[0][3]
     result = assert_same_both_ways("NYISO", "lmp", [regular("NYISO", "", url, body)], live=False, nodes=False)
     assert isinstance(result, str) and "unknown zone or proxy bus 'NEWZONE'" in result
+
+
+def rows_of(lines: list[str], order: Any) -> None:
+    """Put the data rows (lines after the header) in the order `order(rows)` returns."""
+    lines[1:] = order(lines[1:])
+
+
+def by_kind(rows: list[str], kinds: Sequence[str]) -> list[str]:
+    return [row for kind in kinds for row in rows if row.split(",")[8] == kind]
+
+
+def first_group_twice(rows: list[str]) -> list[str]:
+    """Each LMP_TYPE's run with its first row again, a dollar higher (components still add up)."""
+    out: list[str] = []
+    for kind in ("LMP", "MCE", "MCC", "MCL", "MGHG"):
+        run = by_kind(rows, (kind,))
+        cells = run[0].split(",")
+        cells[13] = str(float(cells[13]) + 1.0 if kind in ("LMP", "MCE") else float(cells[13]))
+        out += [run[0], ",".join(cells), *run[1:]]
+    return out
+
+
+# The day's rows in other layouts: the price-report reader reads one run per LMP_TYPE by slices
+# (oasis.component_runs), any other layout by keys; both must give the row path's ticks.
+SAME_ROWS = {
+    "shuffled": lambda rows: random.Random(7).sample(rows, len(rows)),
+    "reversed": lambda rows: rows[::-1],
+    "by node and interval": lambda rows: sorted(rows, key=lambda r: (r.split(",")[0], r.split(",")[6])),
+    "runs in another order": lambda rows: by_kind(rows, ("MGHG", "MCL", "LMP", "MCC", "MCE")),
+    "no MGHG run": lambda rows: by_kind(rows, ("LMP", "MCE", "MCC", "MCL")),
+    "one run in another row order": lambda rows: by_kind(rows, ("LMP", "MCE")) + by_kind(rows, ("MCC",))[::-1]
+    + by_kind(rows, ("MCL", "MGHG")),
+    # the first run names the groups: the others, consistent among themselves, must not take its order
+    "the first run in another row order": lambda rows: by_kind(rows, ("MGHG",))[::-1]
+    + by_kind(rows, ("LMP", "MCE", "MCC", "MCL")),
+    "two rows of a run swapped": lambda rows: [rows[1], rows[0], *rows[2:]],
+    "a run split in two": lambda rows: rows[5:] + rows[:5],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", [*SAME_ROWS, "a group twice in every run"])
+def test_caiso_prices_in_any_layout_parse_the_same_by_column_and_by_row(layout: str) -> None:
+    name, url = REGULAR[2][2:]
+    day = assert_same_both_ways("CAISO", "lmp", [regular("CAISO", name, url)], live=False, nodes=True)
+    body = caiso_day(lambda ls: rows_of(ls, SAME_ROWS.get(layout, first_group_twice)))
+    result = assert_same_both_ways("CAISO", "lmp", [regular("CAISO", name, url, body)], live=False, nodes=True)
+    if layout in SAME_ROWS:
+        assert result == day
+    else:  # that group's two versions: refused, the rest read
+        assert "appears twice with different values" in result[1][0].reason and len(result[0]) == len(day[0]) - 1
+
+
+def test_component_runs_are_read_only_where_each_run_repeats_the_first_ones_keys() -> None:
+    kinds = ["LMP", "LMP", "MCE", "MCE"]
+    nodes, starts = ["A", "B", "A", "B"], ["t0", "t0", "t0", "t0"]
+    assert oasis.component_runs(kinds, [nodes, starts]) == {"LMP": slice(0, 2), "MCE": slice(2, 4)}
+    for odd_kinds, odd_nodes in (
+        (["LMP", "MCE", "LMP", "MCE"], nodes),  # interleaved types
+        (["LMP", "LMP", "MCE", "LMP"], nodes),  # a type in two runs
+        (["LMP", "LMP", "LMP", "MCE"], nodes),  # runs of other lengths
+        (kinds, ["A", "B", "B", "A"]),  # a run in another row order
+        ([], []),
+    ):
+        assert oasis.component_runs(odd_kinds, [odd_nodes, starts[: len(odd_nodes)]]) is None
 
 
 def test_columns_reads_what_records_reads_and_refuses_what_it_refuses() -> None:
