@@ -194,28 +194,25 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
 
 
 def component_runs(kinds: list[str], keys: list[list[str]]) -> dict[str, slice] | None:
-    """The common layout of a price report, LMP_TYPE by LMP_TYPE (one member per type in
-    PRC_LMP; one run per type in PRC_INTVL_LMP): each type's rows as one run -> its slice, when
-    every run repeats the first run's key cells (node, times, operating interval) row for row;
-    None for any other layout. Then the first run names the groups, in their order, and the
-    k-th row of every run belongs to its k-th group."""
-    if not kinds:
+    """The two common layouts of a price report, as one slice of rows per LMP_TYPE: one run of
+    rows per type (PRC_LMP's one member per type), or each group's rows together, its types in
+    the same order every time. Either holds when every type's slice repeats the first slice's
+    key cells (node, times, operating interval) row for row; None for any other layout. Then
+    the first slice names the groups, in their order, and the k-th row of every slice belongs
+    to the k-th group."""
+    count = len(set(kinds))
+    size = len(kinds) // count if count else 0
+    if not size or size * count != len(kinds):
         return None
-    runs: dict[str, slice] = {}
-    at = 0
-    while at < len(kinds):
-        kind = kinds[at]
-        run = slice(at, at + kinds.count(kind))
-        if kinds[run] != [kind] * (run.stop - at):  # (a type seen again later fails here too)
-            return None
-        runs[kind] = run
-        at = run.stop
-    first = runs[kinds[0]]
-    if any(run.stop - run.start != first.stop - first.start for run in runs.values()):
-        return None
-    if not all(column[run] == column[first] for run in runs.values() if run != first for column in keys):
-        return None
-    return runs
+    runs = [slice(k * size, (k + 1) * size) for k in range(count)]
+    strides = [slice(k, None, count) for k in range(count)]
+    for layout in (runs, strides):
+        by_kind = {kinds[s.start]: s for s in layout}
+        if len(by_kind) == count and all(kinds[s] == [kind] * size for kind, s in by_kind.items()):
+            first = layout[0]
+            if all(column[s] == column[first] for s in layout[1:] for column in keys):
+                return by_kind
+    return None
 
 
 def price_parts(

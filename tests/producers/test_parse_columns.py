@@ -182,12 +182,17 @@ def first_group_twice(rows: list[str]) -> list[str]:
     return out
 
 
-# The day's rows in other layouts: the price-report reader reads one run per LMP_TYPE by slices
-# (oasis.component_runs), any other layout by keys; both must give the row path's ticks.
+# The day's rows in other layouts: the price-report reader reads one run per LMP_TYPE, or each
+# group's rows together, by slices (oasis.component_runs), any other layout by keys; all must
+# give the row path's ticks.
 SAME_ROWS = {
     "shuffled": lambda rows: random.Random(7).sample(rows, len(rows)),
     "reversed": lambda rows: rows[::-1],
     "by node and interval": lambda rows: sorted(rows, key=lambda r: (r.split(",")[0], r.split(",")[6])),
+    "by node and interval, types reversed": lambda rows: sorted(rows, key=lambda r: (r.split(",")[6], r.split(",")[0]))[::-1],
+    "by node and interval, one group's types in another order": lambda rows: [
+        *(grouped := sorted(rows, key=lambda r: (r.split(",")[0], r.split(",")[6])))[5:10][::-1], *grouped[:5], *grouped[10:]
+    ],
     "runs in another order": lambda rows: by_kind(rows, ("MGHG", "MCL", "LMP", "MCC", "MCE")),
     "no MGHG run": lambda rows: by_kind(rows, ("LMP", "MCE", "MCC", "MCL")),
     "one run in another row order": lambda rows: by_kind(rows, ("LMP", "MCE")) + by_kind(rows, ("MCC",))[::-1]
@@ -212,15 +217,18 @@ def test_caiso_prices_in_any_layout_parse_the_same_by_column_and_by_row(layout: 
         assert "appears twice with different values" in result[1][0].reason and len(result[0]) == len(day[0]) - 1
 
 
-def test_component_runs_are_read_only_where_each_run_repeats_the_first_ones_keys() -> None:
-    kinds = ["LMP", "LMP", "MCE", "MCE"]
+def test_component_runs_are_read_only_where_each_slice_repeats_the_first_ones_keys() -> None:
     nodes, starts = ["A", "B", "A", "B"], ["t0", "t0", "t0", "t0"]
-    assert oasis.component_runs(kinds, [nodes, starts]) == {"LMP": slice(0, 2), "MCE": slice(2, 4)}
+    runs = {"LMP": slice(0, 2), "MCE": slice(2, 4)}
+    assert oasis.component_runs(["LMP", "LMP", "MCE", "MCE"], [nodes, starts]) == runs
+    strides = {"LMP": slice(0, None, 2), "MCE": slice(1, None, 2)}
+    assert oasis.component_runs(["LMP", "MCE", "LMP", "MCE"], [sorted(nodes), starts]) == strides
     for odd_kinds, odd_nodes in (
-        (["LMP", "MCE", "LMP", "MCE"], nodes),  # interleaved types
+        (["LMP", "MCE", "LMP", "MCE"], nodes),  # each group's rows together, but not the same node
+        (["LMP", "MCE", "MCE", "LMP"], sorted(nodes)),  # each group's types in another order
         (["LMP", "LMP", "MCE", "LMP"], nodes),  # a type in two runs
         (["LMP", "LMP", "LMP", "MCE"], nodes),  # runs of other lengths
-        (kinds, ["A", "B", "B", "A"]),  # a run in another row order
+        (["LMP", "LMP", "MCE", "MCE"], ["A", "B", "B", "A"]),  # a run in another row order
         ([], []),
     ):
         assert oasis.component_runs(odd_kinds, [odd_nodes, starts[: len(odd_nodes)]]) is None
