@@ -30,6 +30,9 @@ from unittest import mock
 from harness import Result, best_seconds, rate, side_by_side
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # gridstatus' progress bars would garble the table
+# gridstatus gives its logger a DEBUG level and a stderr handler on import, unless it has a
+# handler already: one that drops records keeps its per-request lines out of the table.
+logging.getLogger("gridstatus").addHandler(logging.NullHandler())
 logging.getLogger("gridstatus").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[1]
