@@ -153,11 +153,11 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
         texts += cells[value_col]
     if not COMPONENTS.keys() >= set(kinds):
         return None
-    runs = component_runs(kinds, keys)
+    slices = component_slices(kinds, keys)
     try:
         numbers = list(map(float, texts))
-        if runs is not None:  # every other run repeats the first one's keys: check those alone
-            keys = [column[runs[kinds[0]]] for column in keys]
+        if slices is not None:  # every other slice repeats the first one's keys: check those alone
+            keys = [column[slices[kinds[0]]] for column in keys]
         nodes, starts, ends, *opr = keys
         times = {text: gmt(text) for text in {*starts, *ends}}
         for start, *stamp in set(zip(starts, *opr, strict=True)):
@@ -170,10 +170,10 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
         times[end] - times[start] != length for start, end in set(zip(starts, ends, strict=True))
     ):
         return None
-    if runs is not None:
-        if len(set(zip(nodes, starts, strict=True))) < len(nodes) or not runs.keys() >= set(_PARTS):
+    if slices is not None:
+        if len(set(zip(nodes, starts, strict=True))) < len(nodes) or not slices.keys() >= set(_PARTS):
             return None  # a component twice for one node and interval, or one missing
-        parts: list[Sequence[float | None]] = [numbers[runs[kind]] for kind in _PARTS]
+        parts: list[Sequence[float | None]] = [numbers[slices[kind]] for kind in _PARTS]
         rows: list[int] | range = range(len(nodes))
     else:
         values = dict(zip(zip(nodes, starts, kinds, strict=True), numbers, strict=True))
@@ -193,7 +193,7 @@ def price_table(response: Response, query: str, minutes: int) -> tuple[list[str]
     return list(map(nodes.__getitem__, rows)), [times[starts[row]] for row in rows], prices
 
 
-def component_runs(kinds: list[str], keys: list[list[str]]) -> dict[str, slice] | None:
+def component_slices(kinds: list[str], keys: list[list[str]]) -> dict[str, slice] | None:
     """The two common layouts of a price report, as one slice of rows per LMP_TYPE: one run of
     rows per type (PRC_LMP's one member per type), or each group's rows together, its types in
     the same order every time. Either holds when every type's slice repeats the first slice's

@@ -183,7 +183,7 @@ def first_group_twice(rows: list[str]) -> list[str]:
 
 
 # The day's rows in other layouts: the price-report reader reads one run per LMP_TYPE, or each
-# group's rows together, by slices (oasis.component_runs), any other layout by keys; all must
+# group's rows together, by slices (oasis.component_slices), any other layout by keys; all must
 # give the row path's ticks.
 SAME_ROWS = {
     "shuffled": lambda rows: random.Random(7).sample(rows, len(rows)),
@@ -217,12 +217,12 @@ def test_caiso_prices_in_any_layout_parse_the_same_by_column_and_by_row(layout: 
         assert "appears twice with different values" in result[1][0].reason and len(result[0]) == len(day[0]) - 1
 
 
-def test_component_runs_are_read_only_where_each_slice_repeats_the_first_ones_keys() -> None:
+def test_component_slices_are_read_only_where_each_slice_repeats_the_first_ones_keys() -> None:
     nodes, starts = ["A", "B", "A", "B"], ["t0", "t0", "t0", "t0"]
     runs = {"LMP": slice(0, 2), "MCE": slice(2, 4)}
-    assert oasis.component_runs(["LMP", "LMP", "MCE", "MCE"], [nodes, starts]) == runs
+    assert oasis.component_slices(["LMP", "LMP", "MCE", "MCE"], [nodes, starts]) == runs
     strides = {"LMP": slice(0, None, 2), "MCE": slice(1, None, 2)}
-    assert oasis.component_runs(["LMP", "MCE", "LMP", "MCE"], [sorted(nodes), starts]) == strides
+    assert oasis.component_slices(["LMP", "MCE", "LMP", "MCE"], [sorted(nodes), starts]) == strides
     for odd_kinds, odd_nodes in (
         (["LMP", "MCE", "LMP", "MCE"], nodes),  # each group's rows together, but not the same node
         (["LMP", "MCE", "MCE", "LMP"], sorted(nodes)),  # each group's types in another order
@@ -231,7 +231,7 @@ def test_component_runs_are_read_only_where_each_slice_repeats_the_first_ones_ke
         (["LMP", "LMP", "MCE", "MCE"], ["A", "B", "B", "A"]),  # a run in another row order
         ([], []),
     ):
-        assert oasis.component_runs(odd_kinds, [odd_nodes, starts[: len(odd_nodes)]]) is None
+        assert oasis.component_slices(odd_kinds, [odd_nodes, starts[: len(odd_nodes)]]) is None
 
 
 def test_columns_reads_what_records_reads_and_refuses_what_it_refuses() -> None:
