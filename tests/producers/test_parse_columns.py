@@ -171,6 +171,16 @@ def by_kind(rows: list[str], kinds: Sequence[str]) -> list[str]:
     return [row for kind in kinds for row in rows if row.split(",")[8] == kind]
 
 
+def by_interval_and_node(rows: list[str]) -> list[str]:
+    """Each (interval, node)'s rows together, its types in the run order (the sort is stable)."""
+    return sorted(rows, key=lambda r: (r.split(",")[0], r.split(",")[6]))
+
+
+def second_group_reversed_first(grouped: list[str]) -> list[str]:
+    """The second (interval, node)'s five rows, types reversed, before the first group's."""
+    return [*grouped[5:10][::-1], *grouped[:5], *grouped[10:]]
+
+
 def first_group_twice(rows: list[str]) -> list[str]:
     """Each LMP_TYPE's run with its first row again, a dollar higher (components still add up)."""
     out: list[str] = []
@@ -188,11 +198,11 @@ def first_group_twice(rows: list[str]) -> list[str]:
 SAME_ROWS = {
     "shuffled": lambda rows: random.Random(7).sample(rows, len(rows)),
     "reversed": lambda rows: rows[::-1],
-    "by node and interval": lambda rows: sorted(rows, key=lambda r: (r.split(",")[0], r.split(",")[6])),
-    "by node and interval, types reversed": lambda rows: sorted(rows, key=lambda r: (r.split(",")[6], r.split(",")[0]))[::-1],
-    "by node and interval, one group's types in another order": lambda rows: [
-        *(grouped := sorted(rows, key=lambda r: (r.split(",")[0], r.split(",")[6])))[5:10][::-1], *grouped[:5], *grouped[10:]
-    ],
+    "by node and interval": by_interval_and_node,
+    "by node and interval, types reversed": lambda rows: by_interval_and_node(rows)[::-1],
+    "by node and interval, one group's types in another order": lambda rows: second_group_reversed_first(
+        by_interval_and_node(rows)
+    ),
     "runs in another order": lambda rows: by_kind(rows, ("MGHG", "MCL", "LMP", "MCC", "MCE")),
     "no MGHG run": lambda rows: by_kind(rows, ("LMP", "MCE", "MCC", "MCL")),
     "one run in another row order": lambda rows: by_kind(rows, ("LMP", "MCE")) + by_kind(rows, ("MCC",))[::-1]
@@ -205,11 +215,14 @@ SAME_ROWS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("layout", [*SAME_ROWS, "a group twice in every run"])
+LAYOUTS = {**SAME_ROWS, "a group twice in every run": first_group_twice}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_caiso_prices_in_any_layout_parse_the_same_by_column_and_by_row(layout: str) -> None:
     name, url = REGULAR[2][2:]
     day = assert_same_both_ways("CAISO", "lmp", [regular("CAISO", name, url)], live=False, nodes=True)
-    body = caiso_day(lambda ls: rows_of(ls, SAME_ROWS.get(layout, first_group_twice)))
+    body = caiso_day(lambda ls: rows_of(ls, LAYOUTS[layout]))
     result = assert_same_both_ways("CAISO", "lmp", [regular("CAISO", name, url, body)], live=False, nodes=True)
     if layout in SAME_ROWS:
         assert result == day
